@@ -1,0 +1,1 @@
+from . import long_video, schedulers, temporal, text_encoders, unets, vaes  # noqa: F401

@@ -1,0 +1,52 @@
+"""Temp-Conv: the temporal convolution stack VidRD adds after every spatial ResNet."""
+import torch
+from torch import nn
+
+from vidrd.registry import TEMPORAL_LAYERS
+
+
+@TEMPORAL_LAYERS.register_module()
+class TemporalConv(nn.Module):
+    """Residual stack of ``num_layers`` x [GroupNorm(32), SiLU, Dropout, Conv3d(k=(3,1,1))].
+
+    The U-Net uses 4 layers, the VAE decoder 3. The last conv is zero-initialised and the
+    stack is residual, so at init the layer is the identity and the 3D model equals the 2D one;
+    a single frame (an image) always passes through unchanged.
+    Parameter names
+    (``convs.3.weight`` ...) equal the original release. GroupNorm statistics span all frames
+    of a video, as in the original (the norm sees the 5-D tensor).
+
+    Args:
+        in_channels: channels C of the feature map.
+        num_layers: number of [norm, act, dropout, conv] groups.
+        dropout: dropout probability.
+        norm_groups: GroupNorm groups.
+
+    Shapes: ``forward(x (B*F, C, H, W), num_frames=F) -> (B*F, C, H, W)``.
+    """
+
+    def __init__(self, in_channels: int, num_layers: int = 4, dropout: float = 0.1,
+                 norm_groups: int = 32, norm_eps: float = 1e-5, zero_init: bool = True):
+        super().__init__()
+        layers = []
+        for _ in range(num_layers):
+            layers += [
+                nn.GroupNorm(norm_groups, in_channels, eps=norm_eps),
+                nn.SiLU(),
+                nn.Dropout(dropout),
+                nn.Conv3d(in_channels, in_channels, kernel_size=(3, 1, 1), padding=(1, 0, 0)),
+            ]
+        self.convs = nn.Sequential(*layers)
+        if zero_init:
+            nn.init.zeros_(self.convs[-1].weight)
+            nn.init.zeros_(self.convs[-1].bias)
+
+    def forward(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+        if num_frames == 1:  # an image: the 2D model's output, whatever the weights
+            return x
+        bf, c, h, w = x.shape
+        # (B*F, C, H, W) -> (B, C, F, H, W)
+        video = x.view(bf // num_frames, num_frames, c, h, w).permute(0, 2, 1, 3, 4)
+        out = self.convs(video)
+        # residual; back to (B*F, C, H, W)
+        return x + out.permute(0, 2, 1, 3, 4).reshape(bf, c, h, w)

@@ -1,0 +1,154 @@
+"""Safe loading of weights a user names.
+
+Weights named by a user (SD-2.1 folders, ``ModelT2V.pth``, ``load_from``, evaluator networks) are
+untrusted: they are read with safetensors, or with ``torch.load(weights_only=True)``. A pickle
+that needs more than tensors and plain containers is refused unless the caller passes
+``trust_pickle=True`` explicitly.
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from .logging import get_logger
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """A weights file or folder a config names does not exist."""
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A pickle needs arbitrary code to load and the user did not say it is trusted."""
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A state dict does not fit a module (missing / unexpected / wrong-shaped keys)."""
+
+
+def require_path(path: str, what: str = 'weights', hint: Optional[str] = None) -> str:
+    """Return ``path`` if it exists, else raise an error naming it and where to get it."""
+    if path is None or not osp.exists(path):
+        msg = f'{what} not found: {path!r}.'
+        if hint:
+            msg += f' {hint}'
+        raise WeightsNotFoundError(msg)
+    return path
+
+
+def find_weights_file(folder: str, names: Sequence[str], hint: Optional[str] = None) -> str:
+    """The first of ``names`` that exists in ``folder`` (safetensors names should come first)."""
+    require_path(folder, 'weights folder', hint)
+    for name in names:
+        path = osp.join(folder, name)
+        if osp.isfile(path):
+            return path
+    raise WeightsNotFoundError(
+        f'none of {list(names)} found in {folder!r}.' + (f' {hint}' if hint else ''))
+
+
+def load_state_dict(path: str, trust_pickle: bool = False, hint: Optional[str] = None,
+                    map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
+    """Load a state dict (or a dict holding one) from ``path`` without running foreign code.
+
+    ``.safetensors`` files are read with safetensors; anything else with
+    ``torch.load(weights_only=True)``. If that is refused because the pickle needs arbitrary
+    classes, :class:`UnsafeCheckpointError` is raised unless ``trust_pickle=True``.
+    """
+    require_path(path, 'weights file', hint)
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return load_file(path, device=map_location)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError with a long explanation
+        if not trust_pickle:
+            raise UnsafeCheckpointError(
+                f'{path!r} is a pickle that needs more than tensors to load ({type(err).__name__}: '
+                f'{str(err).splitlines()[0]}). Loading it could run arbitrary code. Convert it to '
+                'safetensors, or, only if you trust its source, pass trust_pickle=True '
+                '(in a config: `trust_pickle=True` next to the checkpoint path).') from err
+        get_logger().warning(f'loading {path!r} as a trusted full pickle (trust_pickle=True)')
+        return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    """Keys starting with ``prefix`` with the prefix removed; other keys are dropped."""
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+@dataclass
+class LoadReport:
+    """What happened when a state dict was loaded into a module."""
+    source: str
+    loaded: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, limit: int = 20) -> str:
+        def names(keys: Iterable[str]) -> str:
+            keys = list(keys)
+            more = f' ... and {len(keys) - limit} more' if len(keys) > limit else ''
+            return ', '.join(keys[:limit]) + more
+
+        lines = [f'{self.source}: loaded {len(self.loaded)} tensors']
+        if self.missing:
+            lines.append(f'  missing ({len(self.missing)}): {names(self.missing)}')
+        if self.unexpected:
+            lines.append(f'  unexpected ({len(self.unexpected)}): {names(self.unexpected)}')
+        if self.mismatched:
+            lines.append(f'  shape mismatch ({len(self.mismatched)}): ' + names(
+                f'{k} (checkpoint {tuple(a)} vs model {tuple(b)})' for k, a, b in self.mismatched))
+        return '\n'.join(lines)
+
+
+def load_into(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str,
+              strict: bool = True, allow_missing: Iterable[str] = ()) -> LoadReport:
+    """Copy ``state_dict`` into ``module`` and report missing / unexpected / mismatched keys.
+
+    Args:
+        strict: raise :class:`CheckpointMismatchError` naming the keys if anything does not fit.
+        allow_missing: substrings of parameter names that may be absent without error (e.g.
+            ``'temp_'`` when loading 2D weights into the 3D model: temporal layers keep their init).
+    """
+    own = module.state_dict()
+    allow_missing = tuple(allow_missing)
+    report = LoadReport(source=source)
+    to_load = {}
+    for key, value in state_dict.items():
+        if key not in own:
+            report.unexpected.append(key)
+        elif tuple(own[key].shape) != tuple(value.shape):
+            report.mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
+        else:
+            to_load[key] = value
+    report.loaded = sorted(to_load)
+    report.missing = sorted(k for k in own if k not in state_dict
+                            and not any(s in k for s in allow_missing))
+    if strict and not report.ok:
+        raise CheckpointMismatchError(
+            f'checkpoint does not fit {type(module).__name__}:\n{report.describe()}')
+    module.load_state_dict(to_load, strict=False)
+    get_logger().info(report.describe())
+    return report
+
+
+def save_state_dict_atomic(state_dict: Mapping[str, torch.Tensor], path: str,
+                           metadata: Optional[Dict[str, str]] = None) -> None:
+    """Write ``state_dict`` as safetensors (or ``torch.save`` for other suffixes) atomically."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp.{os.getpid()}'
+    if path.endswith('.safetensors'):
+        from safetensors.torch import save_file
+        save_file({k: v.detach().contiguous().cpu() for k, v in state_dict.items()}, tmp,
+                  metadata=metadata)
+    else:
+        torch.save(dict(state_dict), tmp)
+    os.replace(tmp, path)
