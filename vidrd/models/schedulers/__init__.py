@@ -1,0 +1,8 @@
+"""Noise schedules for training (DDPM) and samplers (DDIM), registered in DIFFUSION_SCHEDULERS."""
+from .beta_schedules import BETA_SCHEDULES, make_alphas_cumprod, make_betas
+from .ddim_scheduler import DDIMScheduler
+from .ddpm_noise_schedule import PREDICTION_TYPES, DDPMNoiseSchedule
+from .scheduler_config import read_scheduler_config
+
+__all__ = ['DDIMScheduler', 'DDPMNoiseSchedule', 'BETA_SCHEDULES', 'PREDICTION_TYPES',
+           'make_betas', 'make_alphas_cumprod', 'read_scheduler_config']
