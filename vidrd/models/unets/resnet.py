@@ -1,0 +1,79 @@
+"""Spatial ResNet block and resamplers of the SD U-Net, applied per frame on (B*F, C, H, W)."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int) -> torch.Tensor:
+    """GroupNorm of (B*F, C, H, W) with statistics over all F frames of each video.
+
+    The original VidRD applies its ResNets' GroupNorms to the 5-D (B, C, F, H, W) tensor, so a
+    group's mean and variance span the whole clip; the image model's per-frame statistics are
+    the case F = 1.
+    """
+    if num_frames == 1:
+        return norm(x)
+    bf = x.shape[0]
+    video = x.view(bf // num_frames, num_frames, *x.shape[1:]).transpose(1, 2)
+    out = F.group_norm(video, norm.num_groups, norm.weight, norm.bias, norm.eps)
+    return out.transpose(1, 2).reshape(x.shape)
+
+
+class ResnetBlock2D(nn.Module):
+    """GroupNorm-SiLU-Conv twice, with the timestep embedding added in between; residual.
+
+    ``norm_over_frames``: GroupNorm statistics over the frames of each video (the original
+    VidRD) instead of per frame (the image model).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, temb_channels: int,
+                 groups: int = 32, eps: float = 1e-5, dropout: float = 0.0,
+                 norm_over_frames: bool = True):
+        super().__init__()
+        self.norm_over_frames = norm_over_frames
+        self.norm1 = nn.GroupNorm(groups, in_channels, eps=eps)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.time_emb_proj = nn.Linear(temb_channels, out_channels)
+        self.norm2 = nn.GroupNorm(groups, out_channels, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.conv_shortcut = (nn.Conv2d(in_channels, out_channels, 1)
+                              if in_channels != out_channels else None)
+
+    def forward(self, x: torch.Tensor, temb: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
+        """``x`` (B*F, C_in, H, W), ``temb`` (B*F, T) -> (B*F, C_out, H, W)."""
+        frames = num_frames if self.norm_over_frames else 1
+        h = self.conv1(F.silu(video_group_norm(x, self.norm1, frames)))
+        h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(video_group_norm(h, self.norm2, frames))))
+        if self.conv_shortcut is not None:
+            x = self.conv_shortcut(x)
+        return x + h
+
+
+class Downsample2D(nn.Module):
+    """Strided 3x3 conv, halving H and W."""
+
+    def __init__(self, channels: int, padding: int = 1):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, stride=2, padding=padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class Upsample2D(nn.Module):
+    """Nearest-neighbour 2x upsampling (or to ``size``) followed by a 3x3 conv."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        if size is None:
+            x = F.interpolate(x, scale_factor=2.0, mode='nearest')
+        else:
+            x = F.interpolate(x, size=size, mode='nearest')
+        return self.conv(x)

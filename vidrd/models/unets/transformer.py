@@ -1,0 +1,154 @@
+"""Spatial transformer of the SD U-Net with VidRD's in-block temporal attention.
+
+All spatial layers act per frame on (B*F, L, C) tokens; parameter names equal diffusers'
+``Transformer2DModel`` / ``BasicTransformerBlock`` so SD checkpoints load without renaming.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidrd.registry import TEMPORAL_LAYERS
+
+
+class Attention(nn.Module):
+    """Multi-head (cross-)attention through ``scaled_dot_product_attention``."""
+
+    def __init__(self, query_dim: int, num_heads: int, head_dim: int,
+                 cross_attention_dim: Optional[int] = None):
+        super().__init__()
+        inner = num_heads * head_dim
+        context_dim = cross_attention_dim or query_dim
+        self.num_heads = num_heads
+        self.to_q = nn.Linear(query_dim, inner, bias=False)
+        self.to_k = nn.Linear(context_dim, inner, bias=False)
+        self.to_v = nn.Linear(context_dim, inner, bias=False)
+        self.to_out = nn.ModuleList([nn.Linear(inner, query_dim), nn.Dropout(0.0)])
+
+    def forward(self, x: torch.Tensor, context: Optional[torch.Tensor] = None,
+                num_frames: int = 1) -> torch.Tensor:
+        """``x`` (B*F, L, C); ``context`` (B, S, D) shared by the F frames of a video, or None.
+
+        Cross-attention keys and values are computed once per video, not once per frame: the
+        queries of all F frames are folded into one sequence of F*L queries, which attend
+        independently, so the result equals per-frame attention without F copies of the text.
+        """
+        n, length, _ = x.shape
+        heads = self.num_heads
+        q = self.to_q(x)
+        if context is None:
+            k, v = self.to_k(x), self.to_v(x)
+            q, k, v = (t.view(n, -1, heads, t.shape[-1] // heads).transpose(1, 2)
+                       for t in (q, k, v))
+            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, length, -1)
+        else:
+            b = context.shape[0]
+            k, v = self.to_k(context), self.to_v(context)
+            q = q.view(b, num_frames * length, heads, -1).transpose(1, 2)
+            k, v = (t.view(b, -1, heads, t.shape[-1] // heads).transpose(1, 2) for t in (k, v))
+            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, length, -1)
+        return self.to_out[0](out)
+
+
+class GEGLU(nn.Module):
+    """Gated GELU: ``proj`` maps to 2x the inner width; one half gates the other."""
+
+    def __init__(self, dim_in: int, dim_out: int):
+        super().__init__()
+        self.proj = nn.Linear(dim_in, dim_out * 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden, gate = self.proj(x).chunk(2, dim=-1)
+        return hidden * F.gelu(gate)
+
+
+class FeedForward(nn.Module):
+    """GEGLU feed-forward with 4x inner width (``net.0.proj``, ``net.2``)."""
+
+    def __init__(self, dim: int, mult: int = 4, dropout: float = 0.0):
+        super().__init__()
+        inner = dim * mult
+        self.net = nn.ModuleList([GEGLU(dim, inner), nn.Dropout(dropout), nn.Linear(inner, dim)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.net:
+            x = layer(x)
+        return x
+
+
+class BasicTransformerBlock(nn.Module):
+    """Self-attention, cross-attention, [temporal attention], feed-forward; pre-norm residuals.
+
+    The optional in-block temporal layer (``temporal_attention`` config, e.g. the original
+    ``TemporalAttention``) sits after cross-attention and before the feed-forward, as in the
+    original code; its LayerNorm is ``temp_norm`` and the layer itself ``temp_attn``.
+    """
+
+    def __init__(self, dim: int, num_heads: int, head_dim: int, cross_attention_dim: int,
+                 temporal_attention: Optional[dict] = None):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn1 = Attention(dim, num_heads, head_dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.attn2 = Attention(dim, num_heads, head_dim, cross_attention_dim)
+        self.norm3 = nn.LayerNorm(dim)
+        self.ff = FeedForward(dim)
+        if temporal_attention is not None:
+            self.temp_norm = nn.LayerNorm(dim)
+            self.temp_attn = TEMPORAL_LAYERS.build(
+                temporal_attention,
+                default_args=dict(dim=dim, num_heads=num_heads, head_dim=head_dim))
+        else:
+            self.temp_attn = None
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, num_frames: int) -> torch.Tensor:
+        x = self.attn1(self.norm1(x)) + x
+        x = self.attn2(self.norm2(x), context, num_frames) + x
+        if self.temp_attn is not None:
+            x = self.temp_attn(x, num_frames, norm=self.temp_norm)
+        return self.ff(self.norm3(x)) + x
+
+
+class Transformer2D(nn.Module):
+    """GroupNorm, projection in, transformer blocks, projection out; residual (per frame).
+
+    ``use_linear_projection=True`` (SD-2.x) projects tokens with Linear layers, otherwise (SD-1.x)
+    with 1x1 convolutions.
+    """
+
+    def __init__(self, channels: int, num_heads: int, cross_attention_dim: int,
+                 num_layers: int = 1, groups: int = 32, use_linear_projection: bool = True,
+                 temporal_attention: Optional[dict] = None):
+        super().__init__()
+        head_dim = channels // num_heads
+        self.use_linear_projection = use_linear_projection
+        self.norm = nn.GroupNorm(groups, channels, eps=1e-6)
+        if use_linear_projection:
+            self.proj_in = nn.Linear(channels, channels)
+            self.proj_out = nn.Linear(channels, channels)
+        else:
+            self.proj_in = nn.Conv2d(channels, channels, 1)
+            self.proj_out = nn.Conv2d(channels, channels, 1)
+        self.transformer_blocks = nn.ModuleList([
+            BasicTransformerBlock(channels, num_heads, head_dim, cross_attention_dim,
+                                  temporal_attention) for _ in range(num_layers)])
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """``x`` (B*F, C, H, W), ``context`` (B, S, D) -> (B*F, C, H, W)."""
+        n, c, h, w = x.shape
+        residual = x
+        x = self.norm(x)
+        if not self.use_linear_projection:
+            x = self.proj_in(x)
+        x = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        if self.use_linear_projection:
+            x = self.proj_in(x)
+        for block in self.transformer_blocks:
+            x = block(x, context, num_frames)
+        if self.use_linear_projection:
+            x = self.proj_out(x)
+        x = x.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        if not self.use_linear_projection:
+            x = self.proj_out(x)
+        return x + residual

@@ -1,0 +1,192 @@
+"""The video U-Net of VidRD: Stable Diffusion 2.1's 2D U-Net applied per frame, plus temporal
+layers chosen in the config."""
+import copy
+from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidrd.registry import MODELS
+
+from .embeddings import TimestepEmbedding, timestep_embedding
+from .resnet import video_group_norm
+
+#: The released VidRD model: Temp-Conv after every ResNet, Temp-Attn with frame embedding in
+#: every transformer block of every level.
+ORIGINAL_TEMPORAL_LAYERS = dict(
+    temporal_conv=dict(type='TemporalConv', num_layers=4, dropout=0.1),
+    temporal_attention=dict(type='TemporalAttention', frame_embedding=True),
+    temporal_attention_levels=('down', 'mid', 'up'))
+
+
+@MODELS.register_module()
+class UNet3DConditionModel(nn.Module):
+    """Text-conditioned video U-Net, SD-2.1-base shaped by default.
+
+    Spatial layers (ResNets, linear-projection transformers, resamplers) act on every frame of
+    (B*F, C, H, W) and carry diffusers' ``UNet2DConditionModel`` parameter names, so an SD-2.1
+    ``unet/`` folder loads without renaming. Temporal layers are registered components
+    (``TEMPORAL_LAYERS``) placed by three config entries (see ``blocks.py``); ``None`` removes a
+    kind. Every temporal parameter name contains ``temp_``.
+
+    Args:
+        num_attention_heads: heads of the spatial transformers per level (SD-2.1: 5, 10, 20, 20;
+            diffusers' 2D config calls this ``attention_head_dim``).
+        temporal_conv: config of the layer after each ResNet (VidRD: ``TemporalConv``).
+        temporal_attention: config of the in-block temporal layer (VidRD: ``TemporalAttention``).
+        temporal_attention_levels: where the in-block temporal layer goes, a subset of
+            ('down', 'mid', 'up'); the original ``add_temp_attn_only_on_upblocks`` is ('up',).
+        temporal_module: config of a layer after each spatial transformer (e.g. a plugin's
+            AnimateDiff-style motion module).
+        norm_over_frames: GroupNorm statistics of the ResNets and the output norm span all
+            frames of a video, as in the original VidRD (its GroupNorms see the 5-D tensor);
+            ``False`` gives per-frame statistics, i.e. exactly the image model on every frame
+            when the temporal layers are at init.
+        gradient_checkpointing: recompute activations of every block in backward.
+
+    Shapes: ``forward(sample (B, C, F, H, W), timestep (B,) or (), encoder_hidden_states
+    (B, S, D)) -> (B, C_out, F, H, W)``.
+    """
+
+    def __init__(self,
+                 in_channels: int = 4,
+                 out_channels: int = 4,
+                 block_out_channels: Sequence[int] = (320, 640, 1280, 1280),
+                 down_block_types: Sequence[str] = ('CrossAttnDownBlock2D',) * 3 + ('DownBlock2D',),
+                 up_block_types: Sequence[str] = ('UpBlock2D',) + ('CrossAttnUpBlock2D',) * 3,
+                 mid_block_type: str = 'UNetMidBlock2DCrossAttn',
+                 layers_per_block: int = 2,
+                 num_attention_heads: Union[int, Sequence[int]] = (5, 10, 20, 20),
+                 cross_attention_dim: int = 1024,
+                 use_linear_projection: bool = True,
+                 norm_num_groups: int = 32,
+                 norm_eps: float = 1e-5,
+                 downsample_padding: int = 1,
+                 flip_sin_to_cos: bool = True,
+                 freq_shift: float = 0,
+                 dropout: float = 0.0,
+                 norm_over_frames: bool = True,
+                 temporal_conv: Optional[dict] = ORIGINAL_TEMPORAL_LAYERS['temporal_conv'],
+                 temporal_attention: Optional[dict] = ORIGINAL_TEMPORAL_LAYERS['temporal_attention'],
+                 temporal_attention_levels: Sequence[str] = ('down', 'mid', 'up'),
+                 temporal_module: Optional[dict] = None,
+                 gradient_checkpointing: bool = False):
+        super().__init__()
+        levels = len(block_out_channels)
+        if isinstance(num_attention_heads, int):
+            num_attention_heads = (num_attention_heads,) * levels
+        if not (len(down_block_types) == len(up_block_types) == len(num_attention_heads) == levels):
+            raise ValueError('down_block_types, up_block_types, num_attention_heads and '
+                             'block_out_channels must have one entry per level')
+        unknown = set(temporal_attention_levels) - {'down', 'mid', 'up'}
+        if unknown:
+            raise ValueError(f'temporal_attention_levels: unknown level(s) {sorted(unknown)}; '
+                             "use a subset of ('down', 'mid', 'up')")
+        self.in_channels = in_channels
+        self.norm_over_frames = norm_over_frames
+        self.num_upsamplers = levels - 1
+        temb_channels = block_out_channels[0] * 4
+        self.flip_sin_to_cos, self.freq_shift = flip_sin_to_cos, freq_shift
+        self.conv_in = nn.Conv2d(in_channels, block_out_channels[0], 3, padding=1)
+        self.time_embedding = TimestepEmbedding(block_out_channels[0], temb_channels)
+
+        def common(level: str) -> dict:
+            return dict(
+                temb_channels=temb_channels, cross_attention_dim=cross_attention_dim,
+                resnet_groups=norm_num_groups, resnet_eps=norm_eps, dropout=dropout,
+                norm_over_frames=norm_over_frames,
+                use_linear_projection=use_linear_projection,
+                temporal_conv=copy.deepcopy(temporal_conv),
+                temporal_attention=(copy.deepcopy(temporal_attention)
+                                    if level in temporal_attention_levels else None),
+                temporal_module=copy.deepcopy(temporal_module))
+
+        self.down_blocks = nn.ModuleList()
+        out_ch = block_out_channels[0]
+        for i, block_type in enumerate(down_block_types):
+            in_ch, out_ch = out_ch, block_out_channels[i]
+            self.down_blocks.append(MODELS.build(dict(
+                type=block_type, in_channels=in_ch, out_channels=out_ch,
+                num_layers=layers_per_block, add_downsample=i < levels - 1,
+                downsample_padding=downsample_padding, num_heads=num_attention_heads[i],
+                **common('down'))))
+        self.mid_block = MODELS.build(dict(
+            type=mid_block_type, in_channels=block_out_channels[-1],
+            num_heads=num_attention_heads[-1], **common('mid')))
+        self.up_blocks = nn.ModuleList()
+        rev_channels = list(reversed(block_out_channels))
+        rev_heads = list(reversed(num_attention_heads))
+        out_ch = rev_channels[0]
+        for i, block_type in enumerate(up_block_types):
+            prev_ch, out_ch = out_ch, rev_channels[i]
+            in_ch = rev_channels[min(i + 1, levels - 1)]
+            self.up_blocks.append(MODELS.build(dict(
+                type=block_type, in_channels=in_ch, prev_output_channel=prev_ch,
+                out_channels=out_ch, num_layers=layers_per_block + 1,
+                add_upsample=i < levels - 1, num_heads=rev_heads[i], **common('up'))))
+        self.conv_norm_out = nn.GroupNorm(norm_num_groups, block_out_channels[0], eps=norm_eps)
+        self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, 3, padding=1)
+        self.enable_gradient_checkpointing(gradient_checkpointing)
+
+    # ----------------------------------------------------------------------------- helpers
+    def blocks(self) -> Iterator[nn.Module]:
+        yield from self.down_blocks
+        yield self.mid_block
+        yield from self.up_blocks
+
+    def enable_gradient_checkpointing(self, enabled: Union[bool, Sequence[str]] = True) -> None:
+        """Recompute activations in backward: ``True`` for every block, or a list of block
+        names (``'down_blocks.0'``, ``'mid_block'``, ``'up_blocks.3'``)."""
+        named = dict(self.named_children())
+        names = {f'down_blocks.{i}' for i in range(len(self.down_blocks))}
+        names |= {f'up_blocks.{i}' for i in range(len(self.up_blocks))} | {'mid_block'}
+        chosen = names if enabled is True else set(enabled or ())
+        unknown = chosen - names
+        if unknown:
+            raise ValueError(f'gradient checkpointing: unknown block(s) {sorted(unknown)}; '
+                             f'choose from {sorted(names)}')
+        for name in names:
+            prefix, _, idx = name.partition('.')
+            block = named[prefix][int(idx)] if idx else named[prefix]
+            block.gradient_checkpointing = name in chosen
+
+    def temporal_parameters(self) -> Iterator[Tuple[str, nn.Parameter]]:
+        """(name, parameter) of every temporal layer."""
+        return ((n, p) for n, p in self.named_parameters() if is_temporal_key(n))
+
+    # ----------------------------------------------------------------------------- forward
+    def forward(self, sample: torch.Tensor, timestep: Union[torch.Tensor, float, int],
+                encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+        b, c, f, h, w = sample.shape
+        if not torch.is_tensor(timestep):
+            timestep = torch.tensor([timestep], device=sample.device)
+        timestep = timestep.to(sample.device).reshape(-1).expand(b)
+        temb = timestep_embedding(timestep, self.conv_in.out_channels, self.flip_sin_to_cos,
+                                  self.freq_shift).to(sample.dtype)
+        temb = self.time_embedding(temb).repeat_interleave(f, dim=0)  # (B*F, T)
+        context = encoder_hidden_states  # (B, S, D): shared by all frames of a video
+
+        # (B, C, F, H, W) -> (B*F, C, H, W), frames of a video adjacent
+        x = sample.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+        x = self.conv_in(x)
+        skips = [x]
+        for block in self.down_blocks:
+            x, block_skips = block(x, temb, context, f)
+            skips.extend(block_skips)
+        x = self.mid_block(x, temb, context, f)
+        # odd sizes: upsample to the skip's size instead of 2x
+        needs_size = any(s % (2 ** self.num_upsamplers) for s in (h, w))
+        for block in self.up_blocks:
+            n = len(block.resnets)
+            block_skips, skips = skips[-n:], skips[:-n]
+            size = skips[-1].shape[-2:] if (needs_size and skips) else None
+            x = block(x, tuple(block_skips), temb, context, f, upsample_size=size)
+        x = video_group_norm(x, self.conv_norm_out, f if self.norm_over_frames else 1)
+        x = self.conv_out(F.silu(x))
+        return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)
+
+
+def is_temporal_key(name: str) -> bool:
+    """Whether a parameter / state-dict key belongs to a temporal layer (``temp_`` in a name)."""
+    return any(part.startswith('temp_') for part in name.split('.'))
