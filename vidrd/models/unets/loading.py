@@ -5,6 +5,8 @@ from typing import Optional, Union
 
 from torch import nn
 
+from vidrd.registry import MODELS
+
 from vidrd.utils.checkpoint import (find_weights_file, load_into, load_state_dict,
                                     require_path, strip_prefix)
 
@@ -68,6 +70,7 @@ def _unet_folder(path: str) -> str:
     return sub if osp.isdir(sub) else path
 
 
+@MODELS.register_module('PretrainedUNet3D')
 def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
                                   **overrides) -> UNet3DConditionModel:
     """The video U-Net with an SD-2.x ``unet/`` folder's spatial weights; temporal layers at
@@ -90,6 +93,7 @@ def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
     return model
 
 
+@MODELS.register_module('OriginalVidRDUNet')
 def load_original_unet(checkpoint: str, unet_config: Union[str, dict, None] = None,
                        trust_pickle: bool = False, **overrides) -> UNet3DConditionModel:
     """The U-Net of the original release's ``ModelT2V.pth`` (``{"state_dict": {"unet.*"}}``).

@@ -1,0 +1,121 @@
+"""From command-line arguments to a ready mmengine Runner (the logic behind tools/*.py)."""
+import os
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
+
+#: config keys whose string values are local files or folders the run needs
+PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
+             'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
+             'reference_stats', 'prompt_file')
+MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or point the config '
+                'at your copies with --cfg-options, e.g. --cfg-options '
+                'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')
+
+
+def _walk(node, prefix: str = '') -> Iterator[Tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f'{prefix}.{key}' if prefix else str(key))
+    elif isinstance(node, (list, tuple)):
+        for k, value in enumerate(node):
+            yield from _walk(value, f'{prefix}[{k}]')
+    else:
+        yield prefix, node
+
+
+def missing_paths(cfg: Config, sections=('model', 'train_dataloader', 'val_dataloader',
+                                         'test_dataloader', 'test_evaluator', 'val_evaluator')
+                  ) -> List[Tuple[str, str]]:
+    """(config key, path) of every file or folder the config names that does not exist.
+
+    ``ann_file`` and friends are checked relative to their dataset's ``data_root``.
+    """
+    missing = []
+    for section in sections:
+        node = cfg.get(section)
+        if node is None:
+            continue
+        for key, value in _walk(node.to_dict() if hasattr(node, 'to_dict') else node, section):
+            leaf = key.rsplit('.', 1)[-1]
+            if leaf not in PATH_KEYS or not isinstance(value, str) or not value:
+                continue
+            if leaf == 'tokenizer' and not (os.sep in value or value.startswith('.')):
+                continue
+            path = value
+            if leaf in ('ann_file', 'split_file', 'caption_file', 'segments_file') \
+                    and not osp.isabs(value):
+                parent = cfg
+                for part in key.split('.')[:-1]:
+                    parent = parent.get(part.split('[')[0], {}) if hasattr(parent, 'get') else {}
+                root = parent.get('data_root', '') if hasattr(parent, 'get') else ''
+                path = osp.join(root or '', value)
+            if not osp.exists(path):
+                missing.append((key, path))
+    return missing
+
+
+def check_paths(cfg: Config, sections=None) -> None:
+    """Stop at once, naming every missing weights / data path and what to put there."""
+    missing = missing_paths(cfg, sections) if sections else missing_paths(cfg)
+    if missing:
+        lines = '\n'.join(f'  {key} = {path!r}' for key, path in missing)
+        raise FileNotFoundError(f'{cfg.filename}: these files or folders do not exist:\n{lines}\n'
+                                f'{MISSING_HINT}')
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                amp: Optional[str] = None, resume: Optional[str] = None,
+                launcher: str = 'none') -> Config:
+    """Config.fromfile + --cfg-options + the tools' switches, mmengine style."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config!r}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    if amp:
+        dtype = {'bf16': 'bfloat16', 'fp16': 'float16'}.get(amp, amp)
+        wrapper = cfg.optim_wrapper
+        if torch.cuda.is_available():
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.dtype = dtype
+            if dtype == 'float16':
+                wrapper.loss_scale = 'dynamic'
+        else:
+            if dtype != 'bfloat16':
+                raise ValueError(f'--amp {amp}: only bf16 is supported on the CPU')
+            wrapper.type = 'AutocastOptimWrapper'
+            wrapper.dtype = dtype
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        cfg.resume, cfg.load_from = True, resume
+    return cfg
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """mmengine 0.10.7 calls ``torch.cuda.set_device`` when it sets up distributed training;
+    on a CPU-only machine we start the gloo process group ourselves (torchrun's environment)
+    before the Runner exists, and let DDP run without device ids."""
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='gloo'))
+
+
+def build_runner(cfg: Config):
+    """The Runner of ``cfg`` (``runner_type`` in the config, VidRDRunner by default)."""
+    from vidrd.registry import RUNNERS
+    init_cpu_distributed(cfg)
+    cfg.setdefault('runner_type', 'VidRDRunner')
+    return RUNNERS.build(cfg)

@@ -1,0 +1,191 @@
+"""VidRD: the text-to-video latent diffusion model of "Reuse and Diffuse" (arXiv 2309.03549)."""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import nn
+
+from vidrd.registry import DIFFUSION_SCHEDULERS, MODELS
+from vidrd.utils.logging import get_logger
+
+from .builder import build_module
+from .long_video.prompt_encoding import encode_prompts
+from .unets import is_temporal_key
+
+#: names of the parameter groups a config can make trainable (``trainable=...``)
+PARAMETER_GROUPS = {
+    'temporal': lambda name: is_temporal_key(name),
+    'transformer_blocks': lambda name: '.transformer_blocks.' in name,
+    'attentions': lambda name: '.attentions.' in name,
+    'all': lambda name: True,
+}
+
+
+@MODELS.register_module()
+class VidRD(BaseModel):
+    """Text-to-video latent diffusion with a frozen VAE and text encoder (VidRD Sec. 3).
+
+    Training (``mode='loss'``): videos (B, 3, F, H, W) in [-1, 1] are encoded by the frozen VAE
+    to scaled latents z0 (B, C, F, h, w), captions by the frozen text encoder (each dropped to
+    "" with probability ``caption_dropout`` for classifier-free guidance); t ~ U{0..T-1},
+    z_t = sqrt(a_t) z0 + sqrt(1 - a_t) eps, and the U-Net regresses the schedule's target
+    (eps, v or z0): L = ||unet(z_t, t, c) - target||^2.
+
+    Generation (``mode='predict'``): the ``long_video_sampler`` (Reuse and Diffuse, Sec. 3.3)
+    with ``num_clips`` clips; one clip is plain text-to-video sampling.
+
+    Args:
+        unet / vae / text_encoder: configs (or built modules) of the components.
+        noise_schedule: the training schedule (``DDPMNoiseSchedule``); its ``prediction_type``
+            is also the sampler's.
+        sampling_scheduler: the sampling scheduler (``DDIMScheduler``), same betas.
+        trainable: parameter groups of the U-Net that train (``PARAMETER_GROUPS``); everything
+            else, the VAE and the text encoder are frozen and kept in eval mode. The paper trains
+            the temporal layers and the spatial transformer blocks.
+        caption_dropout: probability of replacing a caption by "" in training.
+        long_video_sampler: config of the sampler used by ``predict``.
+        num_clips: clips generated per sample in ``predict``.
+        num_frames / resolution: size of generated clips (frames, (H, W) in pixels) when a
+            batch carries no video to copy the size from.
+        negative_prompt: the unconditional prompt of classifier-free guidance.
+        seed: base seed of generation; sample k of a batch uses ``seed + index``.
+    """
+
+    def __init__(self, unet: Union[dict, nn.Module], vae: Union[dict, nn.Module],
+                 text_encoder: Union[dict, nn.Module], noise_schedule: dict,
+                 sampling_scheduler: Optional[dict] = None,
+                 trainable: Sequence[str] = ('temporal', 'transformer_blocks'),
+                 caption_dropout: float = 0.1,
+                 long_video_sampler: Optional[dict] = None, num_clips: int = 1,
+                 num_frames: int = 16, resolution: Sequence[int] = (256, 256),
+                 negative_prompt: str = '', seed: int = 0,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor or dict(type='VideoDataPreprocessor'),
+                         init_cfg=init_cfg)
+        self.unet = build_module(unet)
+        self.vae = build_module(vae)
+        self.text_encoder = build_module(text_encoder)
+        self.noise_schedule = DIFFUSION_SCHEDULERS.build(noise_schedule)
+        sampling_scheduler = dict(sampling_scheduler or dict(type='DDIMScheduler'))
+        sampling_scheduler.setdefault('prediction_type', self.noise_schedule.prediction_type)
+        self.sampling_scheduler = DIFFUSION_SCHEDULERS.build(sampling_scheduler)
+        if self.sampling_scheduler.prediction_type != self.noise_schedule.prediction_type:
+            raise ValueError(
+                f'sampling_scheduler.prediction_type={self.sampling_scheduler.prediction_type!r} '
+                f'differs from noise_schedule.prediction_type='
+                f'{self.noise_schedule.prediction_type!r}: the sampler must read the output the '
+                'U-Net was trained to produce')
+        if not 0.0 <= caption_dropout <= 1.0:
+            raise ValueError(f'caption_dropout must be in [0, 1], got {caption_dropout}')
+        self.caption_dropout = caption_dropout
+        sampler_cfg = copy.deepcopy(long_video_sampler or dict(
+            type='ReuseAndDiffuseSampler', num_frames=num_frames, num_prompt_frames=0,
+            strategies=[]))
+        self.sampler = MODELS.build(sampler_cfg)
+        self.num_clips = num_clips
+        self.num_frames = num_frames
+        self.resolution = tuple(resolution)
+        self.negative_prompt = negative_prompt
+        self.seed = seed
+        self.trainable = tuple(trainable)
+        self._freeze()
+
+    # ------------------------------------------------------------------ trainable subset
+    def _freeze(self) -> None:
+        unknown = set(self.trainable) - set(PARAMETER_GROUPS)
+        if unknown:
+            raise ValueError(f'trainable: unknown group(s) {sorted(unknown)}; '
+                             f'choose from {sorted(PARAMETER_GROUPS)}')
+        for module in (self.vae, self.text_encoder):
+            module.requires_grad_(False).eval()
+        count = 0
+        for name, param in self.unet.named_parameters():
+            param.requires_grad_(any(PARAMETER_GROUPS[g](name) for g in self.trainable))
+            count += param.numel() if param.requires_grad else 0
+        total = sum(p.numel() for p in self.parameters())
+        get_logger().info(f'VidRD: {count:,} of {total:,} parameters train '
+                          f'(U-Net groups {list(self.trainable)}); VAE and text encoder frozen')
+
+    def train(self, mode: bool = True) -> 'VidRD':
+        super().train(mode)
+        # frozen components stay in eval mode (no dropout, fixed norms)
+        self.vae.eval()
+        self.text_encoder.eval()
+        return self
+
+    def trainable_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The parameters that training changes (what our checkpoints store)."""
+        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+
+    # ------------------------------------------------------------------ mmengine API
+    def forward(self, inputs: Optional[torch.Tensor] = None, data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.encode_videos(inputs)
+        raise ValueError(f'VidRD.forward: unknown mode {mode!r} (loss, predict or tensor)')
+
+    @torch.no_grad()
+    def encode_videos(self, videos: torch.Tensor) -> torch.Tensor:
+        """Scaled VAE latents (B, C, F, h, w) of videos (B, 3, F, H, W) in [-1, 1]."""
+        return self.vae.encode_video(videos)
+
+    @torch.no_grad()
+    def encode_text(self, captions: List[str]) -> torch.Tensor:
+        """Text-encoder conditioning (B, L, D) of captions."""
+        return self.text_encoder.encode(list(captions))
+
+    def loss(self, videos: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
+        if videos is None:
+            raise ValueError('VidRD.loss needs videos in data["inputs"]')
+        latents = self.encode_videos(videos)
+        captions = [s.caption for s in data_samples]
+        if self.caption_dropout > 0:
+            drop = torch.rand(len(captions)) < self.caption_dropout
+            captions = [self.negative_prompt if d else c for c, d in zip(captions, drop.tolist())]
+        context = self.encode_text(captions)
+        noise = torch.randn_like(latents)
+        t = self.noise_schedule.sample_timesteps(latents.shape[0], device=latents.device)
+        noisy = self.noise_schedule.add_noise(latents, noise, t)
+        prediction = self.unet(noisy, t, context)
+        target = self.noise_schedule.training_target(latents, noise, t)
+        return dict(loss_diffusion=F.mse_loss(prediction.float(), target.float()))
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[str], num_clips: Optional[int] = None,
+                 num_frames: Optional[int] = None, resolution: Optional[Sequence[int]] = None,
+                 seed: Optional[int] = None, **sampler_kwargs) -> torch.Tensor:
+        """Videos (B, 3, num_clips * N', H, W) in [-1, 1] for ``prompts`` (one per video)."""
+        height, width = resolution or self.resolution
+        factor = self.vae.spatial_compression
+        cond, uncond = encode_prompts(self.text_encoder, list(prompts), self.negative_prompt)
+        latent_channels = self.vae.config['latent_channels']
+        out = self.sampler.sample(
+            self.unet, self.sampling_scheduler, cond, uncond,
+            latent_shape=(latent_channels, height // factor, width // factor),
+            num_clips=num_clips or self.num_clips,
+            seed=self.seed if seed is None else seed,
+            decode_fn=self.vae.decode_video, **sampler_kwargs)
+        return out.video.clamp(-1, 1)
+
+    @torch.no_grad()
+    def predict(self, videos: Optional[torch.Tensor], data_samples: list) -> list:
+        """Generate one video per data sample from its caption; set ``sample.video``
+        (3, F, H, W) in [-1, 1] (and ``gt_video`` from the batch's real video, if any)."""
+        if videos is not None and self.num_clips == 1 and videos.shape[2] != self.sampler.num_frames:
+            get_logger().warning(f'generating {self.sampler.num_frames} frames per clip; the real '
+                                 f'videos have {videos.shape[2]}')
+        resolution = tuple(videos.shape[-2:]) if videos is not None else self.resolution
+        first = data_samples[0].metainfo.get('sample_idx', 0) if data_samples else 0
+        generated = self.generate([s.caption for s in data_samples], resolution=resolution,
+                                  seed=self.seed + int(first))
+        for k, sample in enumerate(data_samples):
+            sample.video = generated[k].cpu()
+            if videos is not None:
+                sample.gt_video = videos[k].cpu()
+        return data_samples
