@@ -1,3 +1,2 @@
-from . import hooks  # noqa: F401
-from .optim_wrappers import AutocastOptimWrapper  # noqa: F401
-from .runner import VidRDRunner  # noqa: F401
+"""Training and evaluation machinery of vidrd (hooks, loops, ...)."""
+from . import hooks  # noqa: F401  (registers the hooks)

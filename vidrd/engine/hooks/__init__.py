@@ -1,5 +1,4 @@
-from .iteration_seed_hook import IterationSeedHook
-from .trainable_checkpoint_hook import TrainableCheckpointHook
-from .video_visualization_hook import VideoVisualizationHook
+"""Hooks of vidrd (registered in HOOKS)."""
+from .bad_sample_report_hook import BadSampleReportHook
 
-__all__ = ['IterationSeedHook', 'TrainableCheckpointHook', 'VideoVisualizationHook']
+__all__ = ['BadSampleReportHook']

@@ -1,0 +1,177 @@
+"""Reading colour, shape and motion direction back from a MovingShapes-like video.
+
+Pure functions for an in-domain evaluator: given a generated video, which colour is the shape,
+which shape is it, and which way does it move? Compare with ``MovingShapesDataset.attributes``.
+
+- Foreground: pixels farther than ``threshold`` (RGB distance in [0, 1] units) from the
+  background colour, estimated as the median colour of the frame borders; per frame only the
+  largest connected blob is kept, so speckles of a noisy sample do not move the measurements.
+- Colour: circular mean of the foreground pixels' hue (weighted by saturation), nearest hue of the
+  palette. Palette colours must be saturated (white / gray have no hue).
+- Shape: fill ratio of the blob's bounding box (square 1, circle pi/4 ~ 0.785, triangle 0.5),
+  median over frames, split at the midpoints 0.89 and 0.64.
+- Direction: least-squares line through the blob centroids over time; the displacement over the
+  clip along the dominant axis gives left / right / up / down, or ``'none'`` below
+  ``min_motion`` pixels.
+
+Videos are torch tensors (3, F, H, W) in [-1, 1] (as the model generates them) or numpy arrays
+(F, H, W, 3), uint8 or float in [0, 1].
+"""
+import math
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from .moving_shapes import PALETTE
+
+SQUARE_CIRCLE_SPLIT = (1.0 + math.pi / 4) / 2    # ~0.893
+CIRCLE_TRIANGLE_SPLIT = (math.pi / 4 + 0.5) / 2  # ~0.643
+
+
+def video_to_frames(video) -> np.ndarray:
+    """float64 (F, H, W, 3) in [0, 1] from a (3, F, H, W) tensor in [-1, 1] or an
+    (F, H, W, 3) array (uint8, or float in [0, 1])."""
+    if hasattr(video, 'detach'):
+        array = video.detach().float().cpu().numpy()
+        if array.ndim != 4 or array.shape[0] != 3:
+            raise ValueError(f'expected a (3, F, H, W) tensor, got {tuple(array.shape)}')
+        return np.clip((array.transpose(1, 2, 3, 0).astype(np.float64) + 1.0) / 2.0, 0.0, 1.0)
+    array = np.asarray(video)
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f'expected an (F, H, W, 3) array, got {array.shape}')
+    if array.dtype == np.uint8:
+        return array.astype(np.float64) / 255.0
+    return np.clip(array.astype(np.float64), 0.0, 1.0)
+
+
+def estimate_background(frames: np.ndarray) -> np.ndarray:
+    """Median RGB of the border pixels of all frames, (3,)."""
+    border = np.concatenate([frames[:, 0].reshape(-1, 3), frames[:, -1].reshape(-1, 3),
+                             frames[:, :, 0].reshape(-1, 3), frames[:, :, -1].reshape(-1, 3)])
+    return np.median(border, axis=0)
+
+
+def foreground_masks(video, background: Optional[Sequence[float]] = None,
+                     threshold: float = 0.25) -> np.ndarray:
+    """Boolean (F, H, W): the largest blob differing from the background in each frame."""
+    frames = video_to_frames(video)
+    bg = estimate_background(frames) if background is None else np.asarray(background, float)
+    if bg.max() > 1.0:  # given as 0..255
+        bg = bg / 255.0
+    masks = np.linalg.norm(frames - bg, axis=-1) > threshold
+    for mask in masks:
+        labels, count = ndimage.label(mask)
+        if count > 1:
+            sizes = ndimage.sum(mask, labels, index=np.arange(1, count + 1))
+            mask[:] = labels == (1 + int(np.argmax(sizes)))
+    return masks
+
+
+def _hue_saturation(rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Hue in degrees [0, 360) and saturation of (..., 3) RGB in [0, 1] (HSV model)."""
+    high, low = rgb.max(axis=-1), rgb.min(axis=-1)
+    chroma = high - low
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    safe = np.where(chroma > 0, chroma, 1.0)
+    hue = np.where(high == r, ((g - b) / safe) % 6.0,
+                   np.where(high == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)) * 60.0
+    saturation = np.where(high > 0, chroma / np.where(high > 0, high, 1.0), 0.0)
+    return hue % 360.0, saturation
+
+
+def _hue_distance(a: float, b: float) -> float:
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+def measure_color(video, palette: Optional[Dict[str, Sequence[int]]] = None,
+                  masks: Optional[np.ndarray] = None) -> Optional[str]:
+    """Name of the palette colour nearest in hue to the foreground, ``None`` without one."""
+    palette = palette or PALETTE
+    frames = video_to_frames(video)
+    masks = foreground_masks(video) if masks is None else masks
+    pixels = frames[masks]
+    if len(pixels) == 0:
+        return None
+    hue, saturation = _hue_saturation(pixels)
+    weight = saturation + 1e-6
+    angle = np.deg2rad(hue)
+    mean_hue = math.degrees(math.atan2(np.sum(weight * np.sin(angle)),
+                                       np.sum(weight * np.cos(angle)))) % 360.0
+    palette_hues = {name: float(_hue_saturation(np.asarray(rgb, float) / 255.0)[0])
+                    for name, rgb in palette.items()}
+    return min(palette_hues, key=lambda name: _hue_distance(mean_hue, palette_hues[name]))
+
+
+def fill_ratios(masks: np.ndarray) -> np.ndarray:
+    """Foreground pixels / bounding-box area per frame (NaN for empty frames)."""
+    ratios = np.full(len(masks), np.nan)
+    for i, mask in enumerate(masks):
+        ys, xs = np.nonzero(mask)
+        if len(xs):
+            area = (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1)
+            ratios[i] = len(xs) / area
+    return ratios
+
+
+def measure_shape(video, masks: Optional[np.ndarray] = None) -> Optional[str]:
+    """``'square'``, ``'circle'`` or ``'triangle'`` by the median fill ratio; ``None`` when
+    no frame has a foreground."""
+    masks = foreground_masks(video) if masks is None else masks
+    ratios = fill_ratios(masks)
+    if np.all(np.isnan(ratios)):
+        return None
+    ratio = float(np.nanmedian(ratios))
+    if ratio >= SQUARE_CIRCLE_SPLIT:
+        return 'square'
+    if ratio >= CIRCLE_TRIANGLE_SPLIT:
+        return 'circle'
+    return 'triangle'
+
+
+def measure_motion(video, masks: Optional[np.ndarray] = None) -> Optional[Tuple[float, float]]:
+    """(dx, dy) in pixels over the clip, from a least-squares line through the foreground
+    centroids (x right, y down); ``None`` with fewer than two frames showing a foreground."""
+    masks = foreground_masks(video) if masks is None else masks
+    times, xs, ys = [], [], []
+    for t, mask in enumerate(masks):
+        rows, cols = np.nonzero(mask)
+        if len(cols):
+            times.append(t)
+            xs.append(cols.mean())
+            ys.append(rows.mean())
+    if len(times) < 2:
+        return None
+    times = np.asarray(times, float)
+    span = len(masks) - 1
+    slope_x = np.polyfit(times, xs, 1)[0]
+    slope_y = np.polyfit(times, ys, 1)[0]
+    return float(slope_x * span), float(slope_y * span)
+
+
+def measure_direction(video, min_motion: float = 1.0,
+                      masks: Optional[np.ndarray] = None) -> str:
+    """``'left'``, ``'right'``, ``'up'``, ``'down'`` along the dominant axis of motion, or
+    ``'none'`` when the shape moves less than ``min_motion`` pixels (or is not found)."""
+    motion = measure_motion(video, masks)
+    if motion is None:
+        return 'none'
+    dx, dy = motion
+    if max(abs(dx), abs(dy)) < min_motion:
+        return 'none'
+    if abs(dx) >= abs(dy):
+        return 'left' if dx < 0 else 'right'
+    return 'up' if dy < 0 else 'down'
+
+
+def measure_attributes(video, palette: Optional[Dict[str, Sequence[int]]] = None,
+                       background: Optional[Sequence[float]] = None,
+                       threshold: float = 0.25, min_motion: float = 1.0) -> Dict:
+    """``dict(color, shape, direction, motion=(dx, dy), foreground_fraction)`` of a video."""
+    masks = foreground_masks(video, background, threshold)
+    return dict(color=measure_color(video, palette, masks),
+                shape=measure_shape(video, masks),
+                direction=measure_direction(video, min_motion, masks),
+                motion=measure_motion(video, masks),
+                foreground_fraction=float(masks.mean()))
