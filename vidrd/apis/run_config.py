@@ -117,5 +117,7 @@ def build_runner(cfg: Config):
     """The Runner of ``cfg`` (``runner_type`` in the config, VidRDRunner by default)."""
     from vidrd.registry import RUNNERS
     init_cpu_distributed(cfg)
-    cfg.setdefault('runner_type', 'VidRDRunner')
-    return RUNNERS.build(cfg)
+    runner_cls = RUNNERS.get(cfg.get('runner_type', 'VidRDRunner'))
+    if runner_cls is None:
+        raise KeyError(f'runner_type={cfg.runner_type!r} is not a registered runner')
+    return runner_cls.from_cfg(cfg)

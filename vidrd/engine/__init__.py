@@ -1,2 +1,4 @@
-"""Training and evaluation machinery of vidrd (hooks, loops, ...)."""
+"""Training and evaluation machinery of vidrd (runner, hooks, optimiser wrappers)."""
 from . import hooks  # noqa: F401  (registers the hooks)
+from .optim_wrappers import AutocastOptimWrapper  # noqa: F401
+from .runner import VidRDRunner  # noqa: F401
