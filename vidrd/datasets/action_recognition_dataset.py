@@ -130,7 +130,7 @@ class ActionRecognitionDataset(BaseVideoDataset):
         for row_no, row in enumerate(read_table(path, 'segments file', SEGMENTS_FORMAT), 1):
             if 'video_id' not in row or optional_float(row.get('start')) is None \
                     or optional_float(row.get('end')) is None:
-                raise KeyError(f'{path}: row {row_no} needs video_id, start and end ({row})')
+                raise ValueError(f'{path}: row {row_no} needs video_id, start and end ({row})')
             start, end = float(row['start']), float(row['end'])
             if end <= start:
                 raise ValueError(f'{path}: row {row_no} has end {end} <= start {start}')
@@ -148,7 +148,7 @@ class ActionRecognitionDataset(BaseVideoDataset):
             rows = self._scan_folders()
         labels = [row.get('label') for row in rows]
         if any(label is None for label in labels):
-            raise KeyError(f'{self.ann_file}: every row needs a "label"; expected '
+            raise ValueError(f'{self.ann_file}: every row needs a "label"; expected '
                            f'{ANNOTATION_FORMAT}')
         self.class_names = self._class_list(labels)
         self._metainfo['classes'] = tuple(self.class_names)
@@ -171,7 +171,7 @@ class ActionRecognitionDataset(BaseVideoDataset):
             try:
                 relative = self.path_format.format(**row)
             except KeyError as error:
-                raise KeyError(f'{self.ann_file}: row {row_no} has no column {error} needed by '
+                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} needed by '
                                f'path_format {self.path_format!r}') from None
             video_id = str(row.get('video_id') or osp.splitext(osp.basename(relative))[0])
             base = dict(video_path=osp.join(prefix, relative) if prefix else relative,

@@ -88,7 +88,7 @@ def read_mapping(path: str, key_field: str, value_field: str, what: str,
     mapping = {}
     for row in rows:
         if key_field not in row or value_field not in row:
-            raise KeyError(f'{what} {path!r}: a row lacks the column {key_field!r} or '
+            raise ValueError(f'{what} {path!r}: a row lacks the column {key_field!r} or '
                            f'{value_field!r} (row: {row})')
         mapping[str(row[key_field])] = str(row[value_field])
     return mapping

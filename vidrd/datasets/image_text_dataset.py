@@ -53,7 +53,7 @@ class ImageTextDataset(BaseVideoDataset):
                 relative = self.path_format.format(**row)
                 caption = row[self.caption_key]
             except KeyError as error:
-                raise KeyError(f'{self.ann_file}: row {row_no} has no column {error} '
+                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} '
                                f'(columns: {sorted(row)}); expected {IMAGE_TEXT_FORMAT}') from None
             data_list.append(dict(img_path=osp.join(prefix, relative) if prefix else relative,
                                   caption=str(caption)))

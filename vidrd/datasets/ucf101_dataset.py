@@ -170,7 +170,7 @@ class UCF101Dataset(BaseVideoDataset):
             else:
                 resolved[name] = value
         if missing:
-            raise KeyError(f'{self.prompts_file}: no prompt for class(es) {missing[:10]}'
+            raise ValueError(f'{self.prompts_file}: no prompt for class(es) {missing[:10]}'
                            f'{" ..." if len(missing) > 10 else ""}; give one per class of '
                            f'{self.class_index_file}')
         return resolved

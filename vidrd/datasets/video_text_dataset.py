@@ -46,7 +46,7 @@ class VideoTextDataset(BaseVideoDataset):
                          data_prefix=data_prefix or dict(video=''), **kwargs)
 
     def _data_root_hint(self) -> str:
-        return f'the videos and {osp.basename(self.ann_file or "the annotation file")}'
+        return 'the videos and their annotation file'
 
     def load_data_list(self):
         rows = read_table(self.ann_file, 'video-text annotation file', VIDEO_TEXT_FORMAT)
@@ -57,7 +57,7 @@ class VideoTextDataset(BaseVideoDataset):
                 relative = self.path_format.format(**row)
                 caption = row[self.caption_key]
             except KeyError as error:
-                raise KeyError(f'{self.ann_file}: row {row_no} has no column {error} '
+                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} '
                                f'(columns: {sorted(row)}); expected {VIDEO_TEXT_FORMAT}') from None
             data_list.append(dict(
                 video_path=osp.join(prefix, relative) if prefix else relative,
