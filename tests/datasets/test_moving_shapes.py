@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+
+from vidrd.datasets import MovingShapesDataset
+from vidrd.datasets.moving_shapes import DEFAULT_HELDOUT
+from vidrd.registry import DATASETS
+
+PIPELINE = [dict(type='NormalizeVideo'), dict(type='PackVideoInputs')]
+
+
+def test_packed_output_and_captions():
+    dataset = DATASETS.build(dict(type='MovingShapesDataset', num_samples=16, num_frames=8,
+                                  size=32, pipeline=PIPELINE))
+    data = dataset[3]
+    assert data['inputs'].shape == (3, 8, 32, 32)
+    assert data['inputs'].min() == -1.0 and data['inputs'].max() <= 1.0
+    sample = data['data_samples']
+    gt = dataset.attributes(3)
+    assert sample.caption == f"a {gt['color']} {gt['shape']} moving {gt['direction']}"
+    assert (sample.color, sample.shape, sample.direction) == (gt['color'], gt['shape'],
+                                                              gt['direction'])
+
+
+def test_deterministic_by_seed():
+    a = MovingShapesDataset(num_samples=8, seed=5, pipeline=PIPELINE)
+    b = MovingShapesDataset(num_samples=8, seed=5, pipeline=PIPELINE)
+    c = MovingShapesDataset(num_samples=8, seed=6, pipeline=PIPELINE)
+    for idx in range(8):
+        assert torch.equal(a[idx]['inputs'], b[idx]['inputs'])
+    assert any(not torch.equal(a[i]['inputs'], c[i]['inputs']) for i in range(8))
+    np.testing.assert_array_equal(a.render(2), a.render(2))
+
+
+def test_heldout_split_is_disjoint_and_covers_attributes():
+    train = MovingShapesDataset(num_samples=80)
+    heldout = MovingShapesDataset(num_samples=16, split='heldout')
+    assert len(train.combinations) == 4 * 3 * 4 - 8
+    assert set(heldout.combinations) == set(DEFAULT_HELDOUT)
+    assert not set(train.prompts()) & set(heldout.prompts())
+    assert heldout.prompts() == train.heldout_prompts()
+    for position in range(3):  # every colour, shape and direction is still seen in training
+        assert {c[position] for c in train.combinations} == \
+            {c[position] for c in train.all_combinations}
+    seen = {train.get_data_info(i)['caption'] for i in range(len(train))}
+    assert seen == set(train.prompts())  # balanced: every training combination appears
+    assert heldout.parse_caption('a red triangle moving up') == dict(
+        color='red', shape='triangle', direction='up')
+
+
+def test_shape_stays_inside_and_moves_the_named_way():
+    dataset = MovingShapesDataset(num_samples=24, num_frames=6, size=(24, 40))
+    steps = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))
+    for idx in range(len(dataset)):
+        frames = dataset.render(idx)
+        assert frames.shape == (6, 24, 40, 3)
+        info = dataset.get_data_info(idx)
+        centers, half = dataset.centers(info), info['extent'] / 2
+        # The whole shape is inside the frame in every frame.
+        assert np.all(centers[:, 0] - half >= 0) and np.all(centers[:, 0] + half <= 40)
+        assert np.all(centers[:, 1] - half >= 0) and np.all(centers[:, 1] + half <= 24)
+        assert all(frame.any(axis=-1).sum() > 10 for frame in frames)
+        # Centroids move the named way.
+        ys, xs = zip(*[np.nonzero(frame.any(axis=-1)) for frame in frames[[0, -1]]])
+        move = (xs[1].mean() - xs[0].mean(), ys[1].mean() - ys[0].mean())
+        ux, uy = steps[info['direction']]
+        assert ux * move[0] + uy * move[1] >= 0.3 * min(24, 40) * 0.8
+
+
+def test_configurable_palette_background_and_random_heldout():
+    dataset = MovingShapesDataset(num_samples=4, size=16, colors=dict(teal=(0, 128, 128)),
+                                  shapes=['square'], directions=['up', 'down'],
+                                  background=(20, 20, 20), heldout=1, seed=3)
+    assert len(dataset.heldout_combinations) == 1 and len(dataset.combinations) == 1
+    frames = dataset.render(0)
+    assert tuple(frames[0, 0, 0]) == (20, 20, 20)
+    assert (frames == np.array([0, 128, 128], np.uint8)).all(-1).any()
+
+
+def test_bad_configuration_errors():
+    with pytest.raises(ValueError, match='unknown colour'):
+        MovingShapesDataset(colors=['chartreuse'])
+    with pytest.raises(ValueError, match='never leaves the frame'):
+        MovingShapesDataset(extent_range=(0.5, 0.6), travel_range=(0.5, 0.6))
+    with pytest.raises(ValueError, match='no combinations'):
+        MovingShapesDataset(colors=['red'], shapes=['circle'], directions=['up'],
+                            heldout=[('red', 'circle', 'up')])
