@@ -44,3 +44,27 @@ def test_accepts_built_datasets_and_checks_weights():
         MixedDataset(datasets, weights=[1, 1])
     with pytest.raises(ValueError, match='non-negative'):
         MixedDataset(datasets, weights=[-1])
+
+
+def test_weighted_sampler_fresh_mix_each_epoch_and_rank_split(monkeypatch):
+    from vidrd.datasets import weighted_dataset_sampler as module
+    from vidrd.registry import DATA_SAMPLERS
+    mixed = MixedDataset([_shapes(4, 'red'), _shapes(20, 'blue')])  # concatenation
+    sampler = DATA_SAMPLERS.build(dict(type='WeightedDatasetSampler', weights=[1, 1],
+                                       num_samples=10), default_args=dict(dataset=mixed, seed=0))
+    first = list(sampler)
+    assert len(first) == 10 and sum(i < 4 for i in first) == 5
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert sum(i < 4 for i in second) == 5 and second != first
+    assert mixed[first[0]]['data_samples'].color == ('red' if first[0] < 4 else 'blue')
+    # Two ranks split one epoch's draw between them.
+    parts = []
+    for rank in range(2):
+        monkeypatch.setattr(module, 'get_dist_info', lambda rank=rank: (rank, 2))
+        ranked = module.WeightedDatasetSampler(mixed, weights=[1, 1], num_samples=10, seed=0)
+        parts.append(list(ranked))
+    assert len(parts[0]) == len(parts[1]) == 5
+    assert sorted(parts[0] + parts[1]) == sorted(first)
+    with pytest.raises(ValueError, match='weights=None'):
+        module.WeightedDatasetSampler(MixedDataset([_shapes(2, 'red')], weights=[1]), [1], seed=0)

@@ -17,6 +17,7 @@ from .ucf101_dataset import UCF101Dataset, load_class_prompts
 from .video_data_sample import VideoDataSample
 from .video_io import VideoInfo, probe_video, read_video, write_video
 from .video_text_dataset import VideoTextDataset
+from .weighted_dataset_sampler import WeightedDatasetSampler
 
 __all__ = [
     'ActionRecognitionDataset', 'humanize_class_name', 'DataNotFoundError', 'read_table',
@@ -24,5 +25,5 @@ __all__ = [
     'build_pipeline', 'ImageTextDataset', 'MixedDataset', 'MovingShapesDataset',
     'measure_attributes', 'measure_color', 'measure_direction', 'measure_motion', 'measure_shape',
     'UCF101Dataset', 'load_class_prompts', 'VideoDataSample', 'VideoInfo', 'probe_video',
-    'read_video', 'write_video', 'VideoTextDataset'
+    'read_video', 'write_video', 'VideoTextDataset', 'WeightedDatasetSampler'
 ]

@@ -19,6 +19,24 @@ def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
+def weighted_mix(lengths: Sequence[int], weights: Sequence[float], total: int,
+                 rng: np.random.Generator, shuffle: bool = True) -> np.ndarray:
+    """(total, 2) int64 rows (dataset, sample): dataset ``d`` gets exactly its
+    largest-remainder share of ``total``, its samples drawn in random passes without repeats
+    within a pass (a small dataset is oversampled, a large one subsampled)."""
+    counts = _largest_remainder(np.asarray(weights, dtype=np.float64), int(total))
+    parts = []
+    for d, (count, length) in enumerate(zip(counts.tolist(), lengths)):
+        rounds = -(-count // length) if count else 0
+        order = np.concatenate([rng.permutation(length) for _ in range(rounds)] or
+                               [np.zeros(0, np.int64)])[:count]
+        parts.append(np.stack([np.full(count, d), order], axis=1))
+    index = np.concatenate(parts).astype(np.int64)
+    if shuffle:
+        index = index[rng.permutation(len(index))]
+    return index
+
+
 @DATASETS.register_module()
 class MixedDataset(Dataset):
     """Concatenation or weighted mix of datasets.
@@ -35,7 +53,9 @@ class MixedDataset(Dataset):
         shuffle: interleave the datasets' samples in a seeded random order (weighted mode);
             ``False`` keeps them in blocks, dataset after dataset.
 
-    ``get_source(idx)`` tells which dataset and index an item comes from.
+    ``get_source(idx)`` tells which dataset and index an item comes from. The mix is fixed for
+    the whole run; for a fresh draw every epoch, concatenate (``weights=None``) and use
+    ``WeightedDatasetSampler``.
     """
 
     def __init__(self,
@@ -83,18 +103,8 @@ class MixedDataset(Dataset):
                 np.stack([np.full(n, d), np.arange(n)], axis=1) for d, n in enumerate(lengths)])
             return
         total = self.num_samples if self.num_samples is not None else sum(lengths)
-        counts = _largest_remainder(np.asarray(self.weights), int(total))
-        rng = np.random.default_rng(self.seed)
-        parts = []
-        for d, (count, length) in enumerate(zip(counts.tolist(), lengths)):
-            rounds = -(-count // length) if count else 0
-            order = np.concatenate([rng.permutation(length) for _ in range(rounds)] or
-                                   [np.zeros(0, np.int64)])[:count]
-            parts.append(np.stack([np.full(count, d), order], axis=1))
-        index = np.concatenate(parts)
-        if self.shuffle:
-            index = index[rng.permutation(len(index))]
-        self._index = index.astype(np.int64)
+        self._index = weighted_mix(lengths, self.weights, total,
+                                   np.random.default_rng(self.seed), self.shuffle)
 
     def __len__(self) -> int:
         self.full_init()
