@@ -18,7 +18,7 @@ from vidrd.utils.logging import get_logger
 
 from .distribution import DiagonalGaussian
 from .encoder_decoder import Encoder, TemporalDecoder
-from .pretrained import (VAE_WEIGHTS_HINT, VIDRD_TEMPORAL_CONV, WEIGHTS_NAME, WEIGHTS_NAMES,
+from .pretrained import (VAE_WEIGHTS_HINT, WEIGHTS_NAME, WEIGHTS_NAMES,
                          check_not_ldm_layout, convert_legacy_attention_keys, read_vae_config,
                          to_legacy_attention_keys, write_vae_config)
 
@@ -263,4 +263,15 @@ class AutoencoderKL(nn.Module):
         get_logger().info(f'saved {type(self).__name__} ({len(state_dict)} tensors) to {folder}')
 
 
-__all__ = ['AutoencoderKL', 'DiagonalGaussian', 'VIDRD_TEMPORAL_CONV', 'is_temporal_key']
+
+@MODELS.register_module('PretrainedAutoencoderKL')
+def build_pretrained_autoencoder_kl(folder: str, trust_pickle: bool = False, strict: bool = True,
+                                    **overrides) -> AutoencoderKL:
+    """Config entry for a VAE read from a folder (:meth:`AutoencoderKL.from_pretrained`).
+
+    Example: ``vae=dict(type='PretrainedAutoencoderKL', folder='weights/sd21/vae',
+    temporal_conv=dict(type='TemporalConv', num_layers=3))`` gives SD-2.1's VAE with fresh
+    (zero-init) temporal layers; ``folder='weights/vidrd/vae_finetuned'`` the released one.
+    """
+    return AutoencoderKL.from_pretrained(folder, trust_pickle=trust_pickle, strict=strict,
+                                         **overrides)

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .blocks import VAE_NORM_EPS, DownEncoderBlock2D, MidBlock2D, UpDecoderBlock2D, activation
 
@@ -98,6 +99,8 @@ class TemporalDecoder(nn.Module):
             channels = block_channels
         self.conv_norm_out = nn.GroupNorm(norm_num_groups, channels, eps=VAE_NORM_EPS)
         self.conv_out = nn.Conv2d(channels, out_channels, 3, padding=1)
+        # recompute each up-block in the backward pass (fine-tuning at full resolution)
+        self.gradient_checkpointing = False
 
     @property
     def has_temporal_layers(self) -> bool:
@@ -106,5 +109,8 @@ class TemporalDecoder(nn.Module):
     def forward(self, z: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
         h = self.mid_block(self.conv_in(z))
         for block in self.up_blocks:
-            h = block(h, num_frames)
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                h = checkpoint(block, h, num_frames, use_reentrant=False)
+            else:
+                h = block(h, num_frames)
         return self.conv_out(self.act(self.conv_norm_out(h)))
