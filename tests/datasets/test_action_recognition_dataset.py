@@ -30,7 +30,8 @@ def test_folder_layout_with_captions_templates_and_segments(kinetics_root, media
         'g1': 'a man strumming an acoustic guitar on a sofa',
         'g2_001': 'close-up of fingers on guitar strings'}))
     media.write_csv(str(kinetics_root / 'segments.csv'),
-                    [dict(video_id='g2', start=0.0, end=1.0), dict(video_id='g2', start=1.0, end=2.0),
+                    [dict(video_id='g2', start=0.0, end=1.0),
+                     dict(video_id='g2', start=1.0, end=2.0),
                      dict(video_id='unknown', start=0.0, end=1.0)], ['video_id', 'start', 'end'])
     dataset = ActionRecognitionDataset(
         data_root=str(kinetics_root), data_prefix=dict(video='train'),

@@ -85,3 +85,14 @@ def test_bad_configuration_errors():
     with pytest.raises(ValueError, match='no combinations'):
         MovingShapesDataset(colors=['red'], shapes=['circle'], directions=['up'],
                             heldout=[('red', 'circle', 'up')])
+
+
+def test_warns_when_a_flip_would_leak_heldout_combinations(monkeypatch):
+    from vidrd.datasets import moving_shapes
+    warnings = []
+    monkeypatch.setattr(moving_shapes, 'get_logger', lambda: type(
+        'Logger', (), dict(warning=staticmethod(warnings.append)))())
+    MovingShapesDataset(num_samples=4, pipeline=[dict(type='RandomHorizontalFlip')])
+    assert len(warnings) == 1 and 'held-out' in warnings[0]
+    MovingShapesDataset(num_samples=4, pipeline=[dict(type='RandomHorizontalFlip', prob=0.0)])
+    assert len(warnings) == 1

@@ -16,7 +16,8 @@ def test_csv_through_pipeline(video_folder, media):
         media.check_packed(data)
     sample = dataset[1]['data_samples']
     assert sample.caption == 'waves on a beach'
-    # Range [0.5, 1.5) s of a 10 fps video holds frames 5..14; centre clip with stride 2 starts at floor(3 / 2).
+    # Range [0.5, 1.5) s of a 10 fps video holds 10 frames (5..14); a centred clip of 4 frames
+    # with stride 2 spans 7, leaving 3 to share: it starts at floor(3 / 2) = 1.
     assert list(sample.frame_inds) == [1, 3, 5, 7]
     assert sample.video_path.endswith('b.mp4')
 

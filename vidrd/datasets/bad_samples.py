@@ -69,7 +69,8 @@ class BadSampleCounter:
         if self._total == 0:
             return 'no unreadable samples skipped'
         listed = list(self._errors.items())[:max_listed]
-        lines = [f'{self._total} unreadable sample(s) skipped, {len(self._errors)} distinct file(s):']
+        lines = [f'{self._total} unreadable sample(s) skipped, '
+                 f'{len(self._errors)} distinct file(s):']
         lines += [f'  {path}: {error}' for path, error in listed]
         if len(self._errors) > max_listed:
             lines.append(f'  ... and {len(self._errors) - max_listed} more')

@@ -9,7 +9,7 @@ from mmengine.structures import BaseDataElement
 
 from vidrd.registry import TRANSFORMS
 from vidrd.utils.logging import get_logger
-from .annotations import DataNotFoundError, require_dir
+from .annotations import DataNotFoundError
 from .bad_samples import SKIPPED_SAMPLES_KEY, BadSampleCounter
 
 
@@ -23,7 +23,8 @@ def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List[Callable]:
         elif callable(transform):
             built.append(transform)
         else:
-            raise TypeError(f'a pipeline entry must be a config dict or a callable, got {transform!r}')
+            raise TypeError('a pipeline entry must be a config dict or a callable, '
+                            f'got {transform!r}')
     return built
 
 

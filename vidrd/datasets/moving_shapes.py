@@ -142,7 +142,8 @@ class MovingShapesDataset(BaseDataset):
                 raise ValueError(f'unknown shape {shape!r}; choose from {SHAPES}')
         for direction in directions:
             if direction not in DIRECTIONS:
-                raise ValueError(f'unknown direction {direction!r}; choose from {tuple(DIRECTIONS)}')
+                raise ValueError(f'unknown direction {direction!r}; '
+                                 f'choose from {tuple(DIRECTIONS)}')
         if split not in ('train', 'heldout', 'all'):
             raise ValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}")
         if max(extent_range) + max(travel_range) > 1.0 or min(extent_range) <= 0:
@@ -174,6 +175,7 @@ class MovingShapesDataset(BaseDataset):
         super().__init__(ann_file='', data_root='', data_prefix={},
                          pipeline=build_pipeline(pipeline), test_mode=test_mode,
                          lazy_init=lazy_init, serialize_data=serialize_data)
+        self._warn_flip_leak()
         # Set directly: mmengine would read a string metainfo value as a file name.
         self._metainfo.update(colors=tuple(self.palette), shapes=self.shapes,
                               directions=self.directions, split=split,
@@ -201,6 +203,22 @@ class MovingShapesDataset(BaseDataset):
             if missing:
                 get_logger().warning(f'MovingShapesDataset: {missing} never appear in training '
                                      'once the held-out combinations are removed')
+
+    def _warn_flip_leak(self) -> None:
+        """A left-right flip of a training clip ("... moving right" -> "... moving left") can
+        produce a held-out combination, which would then no longer be unseen."""
+        from .transforms.flip import RandomHorizontalFlip, mirror_caption
+        flips = [t for t in self.pipeline.transforms if isinstance(t, RandomHorizontalFlip)
+                 and t.prob > 0 and t.direction_words == 'swap']
+        if not flips or self.split != 'train':
+            return
+        leaked = [c for c in self.combinations
+                  if (c[0], c[1], mirror_caption(c[2])) in self.heldout_combinations]
+        if leaked:
+            get_logger().warning(
+                f'MovingShapesDataset: RandomHorizontalFlip turns {len(leaked)} training '
+                f'combination(s) into held-out ones (e.g. {leaked[0]}); drop the flip or choose '
+                'held-out combinations closed under left <-> right')
 
     # --- generation --------------------------------------------------------------------------
     def caption_of(self, color: str, shape: str, direction: str) -> str:

@@ -134,7 +134,8 @@ class ImageToPseudoVideo:
         self.size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
         zoom_range = _pair(zoom_range, 'zoom_range')
         if min(zoom_range) < 1.0 or zoom_range[0] > zoom_range[1]:
-            raise ValueError(f'zoom_range must be (low, high) with 1 <= low <= high, got {zoom_range}'
+            raise ValueError('zoom_range must be (low, high) with 1 <= low <= high, '
+                             f'got {zoom_range}'
                              ' (a zoom below 1 would need a box larger than the image)')
         pan_range = _pair(pan_range, 'pan_range')
         if min(pan_range) < 0 or max(pan_range) > 1:

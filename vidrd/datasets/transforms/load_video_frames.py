@@ -44,7 +44,8 @@ class LoadVideoFrames:
         if target_fps is not None and target_fps <= 0:
             raise ValueError(f'target_fps must be positive, got {target_fps}')
         if clip_start not in ('random', 'center', 'begin'):
-            raise ValueError(f"clip_start must be 'random', 'center' or 'begin', got {clip_start!r}")
+            raise ValueError("clip_start must be 'random', 'center' or 'begin', "
+                             f'got {clip_start!r}')
         if short_video not in ('stretch', 'repeat_last', 'loop'):
             raise ValueError("short_video must be 'stretch', 'repeat_last' or 'loop', "
                              f'got {short_video!r}')
@@ -89,7 +90,10 @@ class LoadVideoFrames:
         if info.num_frames > 0:
             begin = start or 0.0
             stop = info.duration if end is None else min(end, info.duration or end)
-            available = int(np.floor((stop - begin) * source_fps + 1e-6)) if stop else info.num_frames
+            if stop:
+                available = int(np.floor((stop - begin) * source_fps + 1e-6))
+            else:
+                available = info.num_frames
             available = min(max(available, 1), info.num_frames)
             indices = self.sample_indices(available, source_fps)
             frames, _ = read_video(path, start=start, end=end, frame_indices=indices)
