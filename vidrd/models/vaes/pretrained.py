@@ -41,7 +41,8 @@ CONFIG_KEYS = ('in_channels', 'out_channels', 'down_block_types', 'up_block_type
 # diffusers keys that change nothing for inference in float32 / that we do not use
 IGNORED_KEYS = ('force_upcast', 'latents_mean', 'latents_std')
 
-_LEGACY_ATTENTION = re.compile(r'^(.*\.attentions\.\d+)\.(query|key|value|proj_attn)\.(weight|bias)$')
+_LEGACY_ATTENTION = re.compile(
+    r'^(.*\.attentions\.\d+)\.(query|key|value|proj_attn)\.(weight|bias)$')
 _LEGACY_TO_CURRENT = dict(query='to_q', key='to_k', value='to_v', proj_attn='to_out.0')
 
 
