@@ -30,37 +30,80 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
+
+class DuplicateRegistrationError(KeyError):
+    """A name registered twice in one registry (a ``KeyError``, as mmengine raises)."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0])
+
+
+def _qualified_name(obj) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+class VidrdRegistry(Registry):
+    """mmengine's ``Registry`` whose duplicate-name error names both classes.
+
+    Registering a name that exists raises :class:`DuplicateRegistrationError` naming the module
+    path of the registered class and of the new one, and how to override on purpose
+    (``register_module(force=True)``). Registering the very same object again is a no-op.
+
+    A registration from outside vidrd (a plugin) first imports the registry's ``locations``, so
+    vidrd's own classes are always registered before a plugin's: a plugin's ``force=True``
+    override replaces vidrd's class whatever the import order, and a clash without it is
+    reported when the plugin is imported, not later when vidrd's class is.
+    """
+
+    def _register_module(self, module, module_name=None, force: bool = False) -> None:
+        package = getattr(module, '__module__', None) or ''
+        if package != 'vidrd' and not package.startswith('vidrd.'):
+            self.import_from_location()
+        names = [module_name] if isinstance(module_name, str) else module_name
+        for name in names or [getattr(module, '__name__', None)]:
+            existing = self._module_dict.get(name)
+            if existing is None or existing is module or force:
+                continue
+            variable = next((k for k, v in globals().items() if v is self), 'REGISTRY')
+            raise DuplicateRegistrationError(
+                f'{name!r} is already registered in vidrd\'s {self.name} registry ({variable}) '
+                f'by {_qualified_name(existing)}; {_qualified_name(module)} registers the same '
+                f'name. Rename one of them, or, if the new one is meant to replace the existing '
+                f'one, register it with force=True: @{variable}.register_module(force=True).')
+        super()._register_module(module, module_name, force=True)
+
+
 # --- models -----------------------------------------------------------------
-MODELS = Registry('model', scope='vidrd', parent=MMENGINE_MODELS, locations=['vidrd.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', scope='vidrd', parent=MMENGINE_MODEL_WRAPPERS, locations=['vidrd.models'])
-TEMPORAL_LAYERS = Registry(
+MODELS = VidrdRegistry('model', scope='vidrd', parent=MMENGINE_MODELS, locations=['vidrd.models'])
+MODEL_WRAPPERS = VidrdRegistry('model_wrapper', scope='vidrd', parent=MMENGINE_MODEL_WRAPPERS, locations=['vidrd.models'])
+TEMPORAL_LAYERS = VidrdRegistry(
     'temporal layer', scope='vidrd', locations=['vidrd.models.temporal'])
-DIFFUSION_SCHEDULERS = Registry(
+DIFFUSION_SCHEDULERS = VidrdRegistry(
     'diffusion scheduler', scope='vidrd', locations=['vidrd.models.schedulers'])
-LONG_VIDEO_STRATEGIES = Registry(
+LONG_VIDEO_STRATEGIES = VidrdRegistry(
     'long-video strategy', scope='vidrd', locations=['vidrd.models.long_video'])
 
 # --- data -------------------------------------------------------------------
-DATASETS = Registry('dataset', scope='vidrd', parent=MMENGINE_DATASETS, locations=['vidrd.datasets'])
-DATA_SAMPLERS = Registry('data sampler', scope='vidrd', parent=MMENGINE_DATA_SAMPLERS, locations=['vidrd.datasets'])
-TRANSFORMS = Registry('transform', scope='vidrd', parent=MMENGINE_TRANSFORMS, locations=['vidrd.datasets.transforms'])
+DATASETS = VidrdRegistry('dataset', scope='vidrd', parent=MMENGINE_DATASETS, locations=['vidrd.datasets'])
+DATA_SAMPLERS = VidrdRegistry('data sampler', scope='vidrd', parent=MMENGINE_DATA_SAMPLERS, locations=['vidrd.datasets'])
+TRANSFORMS = VidrdRegistry('transform', scope='vidrd', parent=MMENGINE_TRANSFORMS, locations=['vidrd.datasets.transforms'])
 
 # --- evaluation -------------------------------------------------------------
-METRICS = Registry('metric', scope='vidrd', parent=MMENGINE_METRICS, locations=['vidrd.evaluation'])
-EVALUATOR = Registry('evaluator', scope='vidrd', parent=MMENGINE_EVALUATOR, locations=['vidrd.evaluation'])
-FEATURE_EXTRACTORS = Registry(
+METRICS = VidrdRegistry('metric', scope='vidrd', parent=MMENGINE_METRICS, locations=['vidrd.evaluation'])
+EVALUATOR = VidrdRegistry('evaluator', scope='vidrd', parent=MMENGINE_EVALUATOR, locations=['vidrd.evaluation'])
+FEATURE_EXTRACTORS = VidrdRegistry(
     'feature extractor', scope='vidrd',
     locations=['vidrd.evaluation.feature_extractors'])
 
 # --- training -----------------------------------------------------------------
-RUNNERS = Registry('runner', scope='vidrd', parent=MMENGINE_RUNNERS, locations=['vidrd.engine'])
-HOOKS = Registry('hook', scope='vidrd', parent=MMENGINE_HOOKS, locations=['vidrd.engine'])
-LOOPS = Registry('loop', scope='vidrd', parent=MMENGINE_LOOPS, locations=['vidrd.engine'])
-OPTIMIZERS = Registry('optimizer', scope='vidrd', parent=MMENGINE_OPTIMIZERS, locations=['vidrd.engine'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', scope='vidrd', parent=MMENGINE_OPTIM_WRAPPERS, locations=['vidrd.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', scope='vidrd', parent=MMENGINE_PARAM_SCHEDULERS, locations=['vidrd.engine'])
-VISUALIZERS = Registry('visualizer', scope='vidrd', parent=MMENGINE_VISUALIZERS, locations=['vidrd.engine'])
-VISBACKENDS = Registry('vis_backend', scope='vidrd', parent=MMENGINE_VISBACKENDS, locations=['vidrd.engine'])
+RUNNERS = VidrdRegistry('runner', scope='vidrd', parent=MMENGINE_RUNNERS, locations=['vidrd.engine'])
+HOOKS = VidrdRegistry('hook', scope='vidrd', parent=MMENGINE_HOOKS, locations=['vidrd.engine'])
+LOOPS = VidrdRegistry('loop', scope='vidrd', parent=MMENGINE_LOOPS, locations=['vidrd.engine'])
+OPTIMIZERS = VidrdRegistry('optimizer', scope='vidrd', parent=MMENGINE_OPTIMIZERS, locations=['vidrd.engine'])
+OPTIM_WRAPPERS = VidrdRegistry('optim_wrapper', scope='vidrd', parent=MMENGINE_OPTIM_WRAPPERS, locations=['vidrd.engine'])
+PARAM_SCHEDULERS = VidrdRegistry('parameter scheduler', scope='vidrd', parent=MMENGINE_PARAM_SCHEDULERS, locations=['vidrd.engine'])
+VISUALIZERS = VidrdRegistry('visualizer', scope='vidrd', parent=MMENGINE_VISUALIZERS, locations=['vidrd.engine'])
+VISBACKENDS = VidrdRegistry('vis_backend', scope='vidrd', parent=MMENGINE_VISBACKENDS, locations=['vidrd.engine'])
 
 ALL_REGISTRIES = dict(
     models=MODELS, temporal_layers=TEMPORAL_LAYERS,
