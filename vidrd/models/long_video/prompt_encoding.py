@@ -40,6 +40,6 @@ def encode_storyline(text_encoder, clip_prompts: Sequence[str],
     repeats is encoded once and its tensor shared) and the (1, L, D) unconditional embedding.
     """
     unique = list(dict.fromkeys(clip_prompts))
-    cond, uncond = encode_prompts(text_encoder, unique, negative_prompt or '')
-    by_prompt = {p: cond[k:k + 1] for k, p in enumerate(unique)}
-    return [by_prompt[p] for p in clip_prompts], uncond[:1]
+    embeds = _encode(text_encoder, unique + [negative_prompt or ''])
+    by_prompt = {p: embeds[k:k + 1] for k, p in enumerate(unique)}
+    return [by_prompt[p] for p in clip_prompts], embeds[-1:]
