@@ -104,6 +104,11 @@ class TemporalVAEFinetuner(BaseModel):
     def _vae_module(self) -> nn.Module:
         return self.vae.module if is_model_wrapper(self.vae) else self.vae
 
+    @property
+    def _discriminator_module(self) -> Optional[nn.Module]:
+        d = self.discriminator
+        return d.module if d is not None and is_model_wrapper(d) else d
+
     def parameters_to_optimize(self) -> Dict[str, List[nn.Parameter]]:
         """``generator``: the decoder's temporal layers; ``discriminator``: all of D."""
         groups = {'generator': [p for _, p in self._vae_module.temporal_parameters()]}
@@ -164,7 +169,9 @@ class TemporalVAEFinetuner(BaseModel):
         # constant here (frozen encoder), kept so the logged objective is the paper's
         losses['loss_kl'] = self.kl_weight * posterior.kl().mean()
         if use_gan:
-            g_loss = generator_loss(self.discriminator(recon), self.gan_loss)
+            # D's frozen here: call the bare module, so a DDP wrapper around D (mmengine's
+            # MMSeparateDistributedDataParallel) only sees D's own update
+            g_loss = generator_loss(self._discriminator_module(recon), self.gan_loss)
             weight = torch.ones((), device=recon.device)
             if self.adaptive_disc_weight and torch.is_grad_enabled():
                 rec = sum(v for k, v in losses.items() if k != 'loss_kl')
@@ -202,7 +209,7 @@ class TemporalVAEFinetuner(BaseModel):
         log_vars = {}
 
         if self.discriminator is not None:  # D is not updated by the generator's loss
-            self.discriminator.requires_grad_(False)
+            self._discriminator_module.requires_grad_(False)
         with g_wrapper.optim_context(self.vae):
             recon, posterior = self.reconstruct(video, self.sample_posterior)
             losses = self.generator_losses(video, recon, posterior, use_gan)
@@ -211,7 +218,7 @@ class TemporalVAEFinetuner(BaseModel):
         g_logs.pop('loss')
         log_vars.update(g_logs, loss_generator=g_loss.detach())
         if self.discriminator is not None:
-            self.discriminator.requires_grad_(True)
+            self._discriminator_module.requires_grad_(True)
 
         if use_gan:
             with d_wrapper.optim_context(self.discriminator):
