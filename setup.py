@@ -5,6 +5,7 @@ setup(
     version='0.1.0',
     description='Reuse and Diffuse (VidRD): text-to-video latent diffusion in the OpenMMLab style',
     packages=find_packages(include=['vidrd', 'vidrd.*']),
+    package_data={'vidrd.datasets': ['prompts/*.json', 'prompts/*.txt']},
     python_requires='>=3.10',
     install_requires=[
         'torch==2.14.1',

@@ -27,3 +27,39 @@ def reference_dir() -> str:
             pytest.fail(msg)
         pytest.skip(msg)
     return REFERENCE
+
+
+#: overrides that shrink configs/vidrd_tiny_shapes.py to a model and data that train in
+#: well under a second per iteration (for tests of the training machinery, not of learning)
+TINY_TRAINING_OPTIONS = {
+    'model.unet.block_out_channels': (32, 32),
+    'model.unet.num_attention_heads': (2, 2),
+    'model.unet.cross_attention_dim': 32,
+    'model.unet.in_channels': 48,
+    'model.unet.out_channels': 48,
+    'model.vae.factor': 4,
+    'model.text_encoder.config.hidden_size': 32,
+    'model.text_encoder.config.intermediate_size': 64,
+    'model.num_frames': 4,
+    'model.resolution': (16, 16),
+    'model.long_video_sampler.num_frames': 4,
+    'model.long_video_sampler.num_inference_steps': 2,
+    'train_dataloader.batch_size': 2,
+    'train_dataloader.dataset.num_frames': 4,
+    'train_dataloader.dataset.size': 16,
+    'train_dataloader.dataset.num_samples': 16,
+    'test_dataloader.batch_size': 2,
+    'test_dataloader.dataset.num_frames': 4,
+    'test_dataloader.dataset.size': 16,
+    'test_dataloader.dataset.num_samples': 4,
+    'default_hooks.logger.interval': 1,
+    'custom_hooks': [dict(type='TrainableCheckpointHook'), dict(type='IterationSeedHook')],
+    'log_level': 'WARNING',
+}
+
+
+@pytest.fixture
+def tiny_config_options():
+    """A fresh copy of TINY_TRAINING_OPTIONS for ``load_config(..., cfg_options=...)``."""
+    import copy
+    return copy.deepcopy(TINY_TRAINING_OPTIONS)

@@ -1,9 +1,11 @@
 # Reuse and Diffuse (VidRD Sec. 3.3): long videos clip after clip with Frame-level Noise
 # Reversion, Past-dependent Noise Sampling and Denoising with Staged Guidance.
 # A sampler config: merge it into a model config with
-#   python tools/generate.py MODEL_CONFIG CHECKPOINT --sampler-config configs/ablations/vidrd_full.py
+#   python tools/generate.py MODEL_CONFIG CHECKPOINT \
+#       --sampler-config configs/ablations/vidrd_full.py
 # Its keys replace the model's `model.long_video_sampler` entries (lists, such as the
-# strategies, are replaced whole); the ablations below inherit this file and change one thing.
+# strategies, are replaced whole); the other configs of this folder inherit it and change one
+# thing each.
 # alpha / beta / M = N / 2 are the settings of the original code's default case in the
 # reference fixtures (fixtures/vidrd_reference, case "default").
 frame_noise_reversion = dict(type='FrameNoiseReversion')

@@ -17,10 +17,11 @@ class VidRDRunner(Runner):
     """
 
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        tmp_name = f'.{filename}.tmp-{os.getpid()}'
+        tmp = osp.join(out_dir, f'.{filename}.tmp-{os.getpid()}')
         try:
-            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+            super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+            if osp.exists(tmp):  # only the main process writes
+                os.replace(tmp, osp.join(out_dir, filename))
         finally:
-            if osp.exists(osp.join(out_dir, tmp_name)):
-                os.remove(osp.join(out_dir, tmp_name))
+            if osp.exists(tmp):
+                os.remove(tmp)

@@ -4,6 +4,8 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.dist import get_rank
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from torch import nn
 
@@ -62,8 +64,9 @@ class VidRD(BaseModel):
                  num_frames: int = 16, resolution: Sequence[int] = (256, 256),
                  negative_prompt: str = '', seed: int = 0,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor or dict(type='VideoDataPreprocessor'),
-                         init_cfg=init_cfg)
+        # built from our registry: outside a Runner mmengine would look in its own scope
+        super().__init__(data_preprocessor=build_module(
+            data_preprocessor or dict(type='VideoDataPreprocessor')), init_cfg=init_cfg)
         self.unet = build_module(unet)
         self.vae = build_module(vae)
         self.text_encoder = build_module(text_encoder)
@@ -131,26 +134,49 @@ class VidRD(BaseModel):
         raise ValueError(f'VidRD.forward: unknown mode {mode!r} (loss, predict or tensor)')
 
     @torch.no_grad()
-    def encode_videos(self, videos: torch.Tensor) -> torch.Tensor:
-        """Scaled VAE latents (B, C, F, h, w) of videos (B, 3, F, H, W) in [-1, 1]."""
-        return self.vae.encode_video(videos)
+    def encode_videos(self, videos: torch.Tensor,
+                      generators: Optional[List[torch.Generator]] = None) -> torch.Tensor:
+        """Scaled VAE latents (B, C, F, h, w) of videos (B, 3, F, H, W) in [-1, 1], sampled from
+        the posterior; with ``generators``, video k draws from ``generators[k]``."""
+        if generators is None:
+            return self.vae.encode_video(videos)
+        return torch.cat([self.vae.encode_video(videos[k:k + 1], generator=g)
+                          for k, g in enumerate(generators)])
 
     @torch.no_grad()
     def encode_text(self, captions: List[str]) -> torch.Tensor:
         """Text-encoder conditioning (B, L, D) of captions."""
         return self.text_encoder.encode(list(captions))
 
+    def _sample_generators(self, data_samples: list) -> List[torch.Generator]:
+        """One CPU generator per sample, seeded by (seed, iteration, dataset index).
+
+        The noise, timestep and caption dropout of a sample then depend on neither the batch
+        it falls in nor the process that draws it: a 2-process run sees the same draws as one
+        process with the same global batch, and a resumed run the same as an uninterrupted one.
+        """
+        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        generators = []
+        for k, sample in enumerate(data_samples):
+            index = sample.metainfo.get('sample_idx', get_rank() * len(data_samples) + k)
+            seed = ((self.seed * 1_000_003 + iteration) * 1_000_033 + int(index)) % (2 ** 63)
+            generators.append(torch.Generator().manual_seed(seed))
+        return generators
+
     def loss(self, videos: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
         if videos is None:
             raise ValueError('VidRD.loss needs videos in data["inputs"]')
-        latents = self.encode_videos(videos)
+        generators = self._sample_generators(data_samples)
+        latents = self.encode_videos(videos, generators)
         captions = [s.caption for s in data_samples]
         if self.caption_dropout > 0:
-            drop = torch.rand(len(captions)) < self.caption_dropout
-            captions = [self.negative_prompt if d else c for c, d in zip(captions, drop.tolist())]
+            drop = [torch.rand(1, generator=g).item() < self.caption_dropout for g in generators]
+            captions = [self.negative_prompt if d else c for c, d in zip(captions, drop)]
         context = self.encode_text(captions)
-        noise = torch.randn_like(latents)
-        t = self.noise_schedule.sample_timesteps(latents.shape[0], device=latents.device)
+        noise = torch.stack([torch.randn(latents.shape[1:], generator=g) for g in generators])
+        noise = noise.to(latents)
+        t = torch.cat([self.noise_schedule.sample_timesteps(1, generator=g) for g in generators])
+        t = t.to(latents.device)
         noisy = self.noise_schedule.add_noise(latents, noise, t)
         prediction = self.unet(noisy, t, context)
         target = self.noise_schedule.training_target(latents, noise, t)

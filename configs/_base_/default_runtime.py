@@ -1,0 +1,34 @@
+# Runtime shared by all vidrd configs (mmengine Runner).
+default_scope = 'vidrd'
+runner_type = 'VidRDRunner'  # atomic checkpoint writes
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=3,
+                    save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+
+custom_hooks = [
+    # checkpoints keep the trainable subset only and load with weights_only=True
+    dict(type='TrainableCheckpointHook'),
+    # iteration k draws the same noise whether or not the run was resumed
+    dict(type='IterationSeedHook'),
+    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif')),
+    # unreadable videos are skipped; their count and paths are logged after every epoch
+    dict(type='BadSampleReportHook'),
+]
+
+log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
+log_level = 'INFO'
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+randomness = dict(seed=0)
+load_from = None
+resume = False
