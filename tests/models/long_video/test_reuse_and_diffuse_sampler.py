@@ -33,7 +33,7 @@ def _run(strategies, unet, scheduler, embeds, clips=3, seed=0, **kw):
     (dict(num_prompt_frames=0, strategies=[DSG]), 'StagedGuidanceDenoising needs prompt frames'),
     (dict(num_prompt_frames=0, strategies=[FNR]), 'FrameNoiseReversion needs prompt frames'),
     (dict(strategies=[dict(type='PastDependentNoiseSampling', alpha=-1)]), 'alpha must be'),
-    (dict(strategies=[dict(type='StagedGuidanceDenoising', beta=1.5)]), r'beta must be in \[0, 1\]'),
+    (dict(strategies=[dict(type='StagedGuidanceDenoising', beta=1.5)]), r'beta must be in \[0, '),
 ])
 def test_bad_combinations_are_refused_at_build_time(cfg, match):
     with pytest.raises(ValueError, match=match):
