@@ -113,3 +113,98 @@ class RunningFeatureStatistics:
         mean_centred = self.sum / self.count
         cov = (self.sum_outer - self.count * np.outer(mean_centred, mean_centred)) / (self.count - 1)
         return ReferenceStats(self.shift + mean_centred, cov, self.count, extractor)
+
+
+FRECHET_METRICS = ('FrechetVideoDistance', 'FrameFID')
+
+
+def frechet_metric_configs(cfg) -> list:
+    """The FVD / frame-FID metric configs of ``cfg.test_evaluator`` (a dict, list or Evaluator cfg)."""
+    evaluator = cfg.get('test_evaluator') or []
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    if isinstance(evaluator, dict):
+        evaluator = [evaluator]
+    return [m for m in evaluator if isinstance(m, dict)
+            and str(m.get('type', '')).split('.')[-1] in FRECHET_METRICS]
+
+
+def _video_of(item, video_key: Optional[str]):
+    """The real video of a dataset item: ``item[video_key]``, else ``inputs``, else the data
+    sample's ``gt_video``."""
+    from vidrd.evaluation.metrics.sample_fields import get_field
+    if video_key is not None:
+        return get_field(item, video_key)
+    video = get_field(item, 'inputs')
+    if video is None and get_field(item, 'data_samples') is not None:
+        video = get_field(get_field(item, 'data_samples'), 'gt_video')
+    return video
+
+
+def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
+                            dataloader: str = 'train_dataloader', num_videos: Optional[int] = None,
+                            batch_size: int = 8, num_workers: int = 0,
+                            video_key: Optional[str] = None, video_range=(-1, 1),
+                            device: str = 'cpu', progress: bool = True) -> ReferenceStats:
+    """Real-data statistics of the dataset of ``cfg[dataloader]`` for a Frechet metric.
+
+    Args:
+        cfg: an mmengine ``Config`` (or a path to one).
+        out: ``.npz`` / ``.safetensors`` to write; default: the ``reference_stats`` path of the
+            first FVD / frame-FID metric of ``cfg.test_evaluator``.
+        extractor: a ``FEATURE_EXTRACTORS`` config or module; default: that metric's extractor.
+        dataloader: the config entry whose ``dataset`` holds the real videos.
+        num_videos: use this many videos spread evenly over the dataset (default: all).
+        video_key: the item field holding the video (default ``inputs``, then the data sample's
+            ``gt_video``); videos are ``(3, F, H, W)`` in ``video_range`` or uint8.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    from torch.utils.data import DataLoader, Subset
+    from tqdm import tqdm
+
+    from vidrd.registry import DATASETS
+    from vidrd.utils.logging import get_logger
+    from .metrics.sample_fields import build_extractor, to_unit_range
+
+    cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
+    init_default_scope(cfg.get('default_scope', 'vidrd'))
+    metrics = frechet_metric_configs(cfg)
+    if extractor is None:
+        if not metrics:
+            raise ValueError('no extractor given and the config\'s test_evaluator has no '
+                             f'{" / ".join(FRECHET_METRICS)} metric to take one from')
+        extractor = metrics[0]['extractor']
+    if out is None:
+        out = metrics[0].get('reference_stats') if metrics else None
+        if out is None:
+            raise ValueError('say where to write the statistics (--out stats.npz)')
+    extractor = build_extractor(extractor).to(device)
+    if dataloader not in cfg or 'dataset' not in cfg[dataloader]:
+        raise KeyError(f'the config has no {dataloader}.dataset (choose --dataloader)')
+    dataset = DATASETS.build(cfg[dataloader]['dataset'])
+    if num_videos is not None and num_videos < len(dataset):
+        dataset = Subset(dataset, np.linspace(0, len(dataset) - 1, num_videos).round().astype(int).tolist())
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers,
+                        collate_fn=pseudo_collate, shuffle=False)
+    running = RunningFeatureStatistics()
+    for batch in tqdm(loader, desc=f'reference statistics ({extractor.name})', disable=not progress):
+        items = [dict(zip(batch, values)) for values in zip(*batch.values())]
+        videos = []
+        for item in items:
+            video = _video_of(item, video_key)
+            if video is None or not torch.is_tensor(video) or video.ndim != 4 or video.shape[0] != 3:
+                raise ValueError(f'dataset item has no (3, F, H, W) video under '
+                                 f'{video_key or "inputs / data_samples.gt_video"} (keys: '
+                                 f'{sorted(item)}); choose --video-key')
+            videos.append(to_unit_range(video, video_range, video_key or 'inputs'))
+        with torch.no_grad():
+            features = extractor.extract_features(torch.stack(videos).to(device))
+        running.update(features.double().cpu().numpy())
+    stats = running.finalize(extractor.identity)
+    stats.save(out)
+    get_logger().info(f'reference statistics of {stats.count} features ({extractor.identity}) '
+                      f'saved to {out}')
+    return stats

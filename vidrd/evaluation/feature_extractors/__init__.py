@@ -5,3 +5,4 @@ from .c3d import C3D, C3DFeatureExtractor  # noqa: F401
 from .clip import CLIPExtractor  # noqa: F401
 from .i3d import I3DFeatureExtractor, InceptionI3D  # noqa: F401
 from .inception_v3 import InceptionV3FrameExtractor  # noqa: F401
+from .shapes_classifier import ShapesClassifier, train_shapes_classifier  # noqa: F401

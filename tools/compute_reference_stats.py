@@ -1,0 +1,49 @@
+"""Compute the real-data feature statistics of a video dataset config for FVD / frame FID.
+
+    python tools/compute_reference_stats.py CONFIG [--out stats.npz] [--dataloader train_dataloader]
+        [--num-videos N] [--extractor '{"type": "I3D", "weights": "..."}'] [--cfg-options k=v ...]
+
+Defaults: the extractor and output path of the first FVD / frame-FID metric in the config's
+``test_evaluator``; the dataset of ``train_dataloader``. Logic: vidrd.evaluation.reference_stats.
+"""
+import argparse
+import json
+
+from mmengine.config import Config, DictAction
+
+from vidrd.evaluation.reference_stats import compute_reference_stats
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config file with the real video dataset')
+    parser.add_argument('--out', help='.npz or .safetensors to write')
+    parser.add_argument('--dataloader', default='train_dataloader',
+                        help='config entry whose dataset holds the real videos')
+    parser.add_argument('--num-videos', type=int, help='videos to use, spread over the dataset')
+    parser.add_argument('--extractor', type=json.loads, help='extractor config as JSON')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--num-workers', type=int, default=0)
+    parser.add_argument('--video-key', help='item field holding the video (default: inputs)')
+    parser.add_argument('--video-range', type=float, nargs=2, default=(-1, 1),
+                        help='value range of float videos (default: -1 1)')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    compute_reference_stats(cfg, out=args.out, extractor=args.extractor,
+                            dataloader=args.dataloader, num_videos=args.num_videos,
+                            batch_size=args.batch_size, num_workers=args.num_workers,
+                            video_key=args.video_key, video_range=tuple(args.video_range),
+                            device=args.device)
+
+
+if __name__ == '__main__':
+    main()
