@@ -1,0 +1,20 @@
+"""The embedded demo (README command 1): train, test and sample a tiny VidRD on the CPU."""
+import argparse
+
+from vidrd.apis.demo import run_demo
+from vidrd.apis.run_config import DictAction
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Run the embedded vidrd demo')
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override entries of configs/vidrd_tiny_shapes.py')
+    args = parser.parse_args()
+    report = run_demo(args.work_dir, args.cfg_options)
+    print(open(f'{args.work_dir}/report.md').read())
+    return report
+
+
+if __name__ == '__main__':
+    main()
