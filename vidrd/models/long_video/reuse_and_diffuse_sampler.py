@@ -212,7 +212,7 @@ class ReuseAndDiffuseSampler:
                 ctx.prev_step_latents[s] = None  # consumed: keeps memory at S latents
             if step_latents is not None:
                 step_latents.append(latents)
-            eps = self._guided_eps(unet, latents, t, embeds, scale)
+            eps = self._guided_eps(unet, latents, t.to(device), embeds, scale)
             latents = _as_tensor(scheduler.step(eps, int(t), latents))
             bar.update(1)
         for strategy in self.strategies:
