@@ -21,6 +21,7 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
@@ -101,6 +102,7 @@ HOOKS = VidrdRegistry('hook', scope='vidrd', parent=MMENGINE_HOOKS, locations=['
 LOOPS = VidrdRegistry('loop', scope='vidrd', parent=MMENGINE_LOOPS, locations=['vidrd.engine'])
 OPTIMIZERS = VidrdRegistry('optimizer', scope='vidrd', parent=MMENGINE_OPTIMIZERS, locations=['vidrd.engine'])
 OPTIM_WRAPPERS = VidrdRegistry('optim_wrapper', scope='vidrd', parent=MMENGINE_OPTIM_WRAPPERS, locations=['vidrd.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = VidrdRegistry('optimizer wrapper constructor', scope='vidrd', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, locations=['vidrd.engine'])
 PARAM_SCHEDULERS = VidrdRegistry('parameter scheduler', scope='vidrd', parent=MMENGINE_PARAM_SCHEDULERS, locations=['vidrd.engine'])
 VISUALIZERS = VidrdRegistry('visualizer', scope='vidrd', parent=MMENGINE_VISUALIZERS, locations=['vidrd.engine'])
 VISBACKENDS = VidrdRegistry('vis_backend', scope='vidrd', parent=MMENGINE_VISBACKENDS, locations=['vidrd.engine'])

@@ -1,0 +1,59 @@
+# Step 1 of 2 of the embedded temporal-VAE setup (no downloads, a few minutes on a CPU):
+# train a tiny 2D KL autoencoder (the role SD-2.1's VAE plays in the real setup) on frames of
+# the moving-shapes dataset, with LDM's autoencoder loss and every weight trainable.
+#   python tools/train.py configs/vae_tiny_shapes_pretrain.py
+# -> work_dirs/vae_tiny_shapes_pretrain/vae/  (diffusers vae/ layout), which step 2,
+#   python tools/train.py configs/vae_temporal_tiny_shapes.py
+# reads to fine-tune a zero-initialised Temp-Conv decoder on clips (paper Sec. 3.4).
+_base_ = [
+    './_base_/datasets/moving_shapes.py',
+    './_base_/default_runtime.py',
+]
+
+# 32x32 RGB frames -> 4 x 16 x 16 latents; two levels of 16 / 32 channels, no mid-block
+# attention (~180k parameters: about 1 s per iteration of 32 frames on one CPU core)
+tiny_vae = dict(
+    type='AutoencoderKL', block_out_channels=(16, 32),
+    down_block_types=('DownEncoderBlock2D', 'DownEncoderBlock2D'),
+    up_block_types=('UpDecoderBlock2D', 'UpDecoderBlock2D'),
+    layers_per_block=1, norm_num_groups=8, latent_channels=4, sample_size=32,
+    mid_block_add_attention=False)
+
+model = dict(
+    type='AutoencoderKLTrainer',
+    vae=tiny_vae,
+    discriminator=dict(type='PatchDiscriminator2D', base_channels=16, num_layers=2,
+                       norm='batch'),
+    perceptual_loss=None,  # no LPIPS weights in the embedded setup: L1 only
+    kl_weight=1e-6, disc_weight=0.5,
+    disc_start_iter=300,   # GAN for the last quarter, once shapes are reconstructed (LDM)
+    data_preprocessor=dict(type='VideoDataPreprocessor'))
+
+# frames are encoded one by one here: 16 clips of 2 frames give 32 varied frames per batch
+train_dataloader = dict(batch_size=16, dataset=dict(num_frames=2))
+val_dataloader = dict(batch_size=8)
+test_dataloader = val_dataloader
+val_evaluator = dict(type='VideoReconstructionMetric')
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    constructor='GeneratorDiscriminatorOptimWrapperConstructor',
+    generator=dict(optimizer=dict(type='Adam', lr=2e-3, betas=(0.5, 0.9))),
+    discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.9))))
+param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=400,
+                        eta_min=1e-4)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=400, val_interval=400)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=400, max_keep_ckpts=1))
+# generator and discriminator take separate backward passes: DDP wraps each on its own
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+                         find_unused_parameters=False)
+
+custom_hooks = [
+    dict(type='TrainableCheckpointHook'),
+    dict(type='IterationSeedHook'),
+    dict(type='VideoVisualizationHook', max_videos=4, formats=('gif',), side_by_side=True),
+    # the 2D VAE in diffusers' vae/ layout, read by configs/vae_temporal_tiny_shapes.py
+    dict(type='ExportTemporalVAEHook', folder='vae'),
+]
