@@ -184,9 +184,10 @@ class VidRD(BaseModel):
 
     @torch.no_grad()
     def generate(self, prompts: Sequence[str], num_clips: Optional[int] = None,
-                 num_frames: Optional[int] = None, resolution: Optional[Sequence[int]] = None,
-                 seed: Optional[int] = None, **sampler_kwargs) -> torch.Tensor:
-        """Videos (B, 3, num_clips * N', H, W) in [-1, 1] for ``prompts`` (one per video)."""
+                 resolution: Optional[Sequence[int]] = None, seed: Optional[int] = None,
+                 **sampler_kwargs) -> torch.Tensor:
+        """Videos (B, 3, num_clips * N, H, W) in [-1, 1] for ``prompts`` (one per video), N
+        frames per clip (the sampler's ``num_frames``; fewer if it drops prompt frames)."""
         height, width = resolution or self.resolution
         factor = self.vae.spatial_compression
         cond, uncond = encode_prompts(self.text_encoder, list(prompts), self.negative_prompt)
