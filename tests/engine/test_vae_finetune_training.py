@@ -293,3 +293,42 @@ def test_sd21_config_names_missing_lpips_weights(reference_dir, tmp_path):
                       work_dir=str(tmp_path))
     with pytest.raises(WeightsNotFoundError, match='data/lpips/vgg.pth'):
         MODELS.build(cfg.model)
+
+
+def test_sd21_config_trains_and_exports_the_release_layout(reference_dir, tmp_path):
+    """The real config's model, optimisers and hooks, on the fixture's tiny SD-shaped VAE and
+    moving-shapes clips instead of SD-2.1 and UCF-101 (no LPIPS files here)."""
+    shapes = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                  sampler=dict(type='InfiniteSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'),
+                  dataset=dict(type='MovingShapesDataset', num_frames=3, size=16, num_samples=2,
+                               pipeline=[dict(type='NormalizeVideo'), dict(type='PackVideoInputs')]))
+    options = {
+        'model.vae.folder': osp.join(reference_dir, 'sd21_tiny', 'vae'),
+        'model.perceptual_loss': None,
+        'model.discriminator.base_channels': 8,
+        'model.discriminator.num_layers': 1,  # 16x16 frames
+        'model.disc_start_iter': 0,
+        'train_dataloader': dict(shapes, _delete_=True),
+        'val_dataloader': dict(shapes, _delete_=True,
+                               sampler=dict(type='DefaultSampler', shuffle=False)),
+        'train_cfg.max_iters': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.checkpoint.interval': 100,
+        'default_hooks.logger.interval': 1,
+        'log_level': 'WARNING',
+    }
+    cfg = load_config(SD21, options, work_dir=str(tmp_path))
+    runner = build_runner(cfg)
+    runner.train()
+    for name in ('generator', 'discriminator'):
+        assert all(int(s['step']) == 1 for s in runner.optim_wrapper[name].optimizer.state.values())
+    release = osp.join(reference_dir, 'vae_finetuned_tiny')
+    ours = json.load(open(tmp_path / 'vae_finetuned' / 'config.json'))
+    theirs = json.load(open(osp.join(release, 'config.json')))
+    theirs.pop('_diffusers_version')
+    assert ours == theirs
+    from safetensors.torch import load_file
+    assert load_file(str(tmp_path / 'vae_finetuned' / 'diffusion_pytorch_model.safetensors')
+                     ).keys() == load_file(osp.join(release, 'diffusion_pytorch_model.safetensors')
+                                           ).keys()
