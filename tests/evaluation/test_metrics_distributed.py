@@ -70,4 +70,6 @@ def test_two_gloo_processes_equal_one(tmp_path):
     for rank in (0, 1):  # rank 0 computes, mmengine broadcasts the result to every rank
         assert results[rank].keys() == single.keys()
         for key, value in single.items():
-            assert results[rank][key] == pytest.approx(value, rel=1e-9), key
+            # features are float32 and the ranks batch videos differently: equal to float32
+            # rounding; any sample lost, duplicated (padding) or reordered would move far more
+            assert results[rank][key] == pytest.approx(value, rel=1e-6), key

@@ -63,12 +63,15 @@ class CLIPExtractor(VideoFeatureExtractor):
         weights: a local transformers CLIP folder (``local_files_only``; never downloads).
         allow_random_weights: only with ``weights=None``: a tiny random CLIP (tests).
         frame_stride: embed every ``frame_stride``-th frame.
+        random_config: with random weights, a ``CLIPConfig`` dict instead of the tiny one
+            (``{}`` gives ViT-B/32 sizes, for timing).
     """
     name = 'clip'
     frame_level = True
 
     def __init__(self, weights: Optional[str] = None, allow_random_weights: bool = False,
-                 frame_stride: int = 1, batch_frames: int = 64) -> None:
+                 frame_stride: int = 1, batch_frames: int = 64,
+                 random_config: Optional[dict] = None) -> None:
         super().__init__()
         from transformers import AutoTokenizer, CLIPConfig, CLIPModel
         self.frame_stride, self.batch_frames = frame_stride, batch_frames
@@ -76,7 +79,8 @@ class CLIPExtractor(VideoFeatureExtractor):
         self.random_weights = folder is None
         self.mean, self.std = CLIP_MEAN, CLIP_STD
         if folder is None:
-            self.model = CLIPModel(tiny_clip_config())
+            config = tiny_clip_config() if random_config is None else CLIPConfig(**random_config)
+            self.model = CLIPModel(config)
             self.tokenizer = ByteTokenizer(self.model.config.text_config.vocab_size)
         else:
             config = CLIPConfig.from_pretrained(folder, local_files_only=True)

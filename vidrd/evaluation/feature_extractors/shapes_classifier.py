@@ -38,27 +38,51 @@ DEFAULT_DIRECTIONS = ('left', 'right', 'up', 'down')
 
 
 class ShapesNet(nn.Module):
-    """``(B, 3, F, S, S)`` in ``[-1, 1]`` -> features ``(B, feature_dim)`` and three logit heads."""
+    """``(B, 3, F, S, S)`` in ``[-1, 1]`` (plus motion channels) -> features ``(B, feature_dim)``
+    and three logit heads."""
 
     def __init__(self, num_colors: int, num_shapes: int, num_directions: int,
                  width: int = 16, feature_dim: int = 128) -> None:
         super().__init__()
 
-        def block(cin, cout):
-            return nn.Sequential(nn.Conv3d(cin, cout, 3, padding=1), nn.GroupNorm(4, cout), nn.SiLU())
+        def block(cin, cout, stride):
+            # strided convolutions instead of pooling: Conv3d backward is slow on the CPU, and
+            # at a quarter of the positions the network trains ~4x faster
+            return nn.Sequential(nn.Conv3d(cin, cout, 3, stride=(1, stride, stride), padding=1),
+                                 nn.GroupNorm(4, cout), nn.SiLU())
 
-        self.blocks = nn.ModuleList([block(3, width), block(width, 2 * width),
-                                     block(2 * width, 4 * width)])
-        self.project = nn.Linear(4 * width, feature_dim)
+        self.blocks = nn.ModuleList([block(8, width, 2), block(width, 2 * width, 2),
+                                     block(2 * width, 4 * width, 1)])
+        self.project = nn.Linear(8 * width, feature_dim)
         self.color_head = nn.Linear(feature_dim, num_colors)
         self.shape_head = nn.Linear(feature_dim, num_shapes)
         self.direction_head = nn.Linear(feature_dim, num_directions)
 
+    @staticmethod
+    def motion_channels(x: torch.Tensor) -> torch.Tensor:
+        """Frame differences (3 channels) and their channel mean times the x and y coordinates
+        (2 channels), ``(B, 5, F, H, W)``.
+
+        A moving shape leaves changes of opposite sign on its leading and trailing edges; weighted
+        by position, their average is proportional to the displacement, so the global pooling
+        that follows reads the direction of motion from these two channels directly.
+        """
+        difference = F.pad(x[:, :, 1:] - x[:, :, :-1], (0, 0, 0, 0, 0, 1))
+        signed = difference.mean(dim=1, keepdim=True)
+        height, width = x.shape[-2:]
+        ys = torch.linspace(-1, 1, height, device=x.device).view(1, 1, 1, height, 1)
+        xs = torch.linspace(-1, 1, width, device=x.device).view(1, 1, 1, 1, width)
+        return torch.cat([difference, 4 * signed * xs, 4 * signed * ys], dim=1)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool3d(self.blocks[0](x), (1, 2, 2))
+        x = torch.cat([x, self.motion_channels(x)], dim=1)
+        x = self.blocks[1](self.blocks[0](x))
         # pool time only when there is time to pool: a single frame stays valid
-        x = F.max_pool3d(self.blocks[1](x), (2 if x.shape[2] > 1 else 1, 2, 2))
-        x = self.blocks[2](x).mean(dim=(2, 3, 4))
+        x = F.max_pool3d(x, (2, 1, 1)) if x.shape[2] > 1 else x
+        x = self.blocks[2](x)
+        # mean and max over positions: the max keeps local evidence of the outline (corners,
+        # apex) that averaging over the mostly empty frame would dilute
+        x = torch.cat([x.mean(dim=(2, 3, 4)), x.amax(dim=(2, 3, 4))], dim=1)
         return F.silu(self.project(x))
 
     def heads(self, features: torch.Tensor):

@@ -58,6 +58,11 @@ def read_torchscript_tensors(path: str, hint: Optional[str] = None) -> 'OrderedD
     for key, value in scripted.state_dict().items():
         if torch.is_tensor(value):
             tensors[key] = value.detach().clone()
+    if not tensors:
+        raise CheckpointMismatchError(
+            f'{path}: the TorchScript module has no parameters or buffers (a frozen module keeps '
+            'its weights as inlined constants, which cannot be mapped by name); use the '
+            'network\'s state-dict release instead.' + (f' {hint}' if hint else ''))
     return tensors
 
 
