@@ -19,8 +19,13 @@ NUM_VIDEOS = 23  # odd: the sampler pads rank 1, and collect_results must drop t
 
 def _dataset():
     g = torch.Generator().manual_seed(0)
-    fake = [torch.rand(3, 8, 6, 6, generator=g) * 2 - 1 for _ in range(NUM_VIDEOS)]
-    real = [torch.rand(3, 8, 6, 6, generator=g) * 1.6 - 0.8 for _ in range(NUM_VIDEOS)]
+
+    def video():  # per-video colour offsets, so features and class predictions vary
+        offset = torch.rand(3, 1, 1, 1, generator=g) * 0.7
+        return (torch.rand(3, 8, 6, 6, generator=g) * 0.3 + offset) * 2 - 1
+
+    fake = [video() for _ in range(NUM_VIDEOS)]
+    real = [video() for _ in range(NUM_VIDEOS)]
     return [dict(video=f, gt_video=r) for f, r in zip(fake, real)]
 
 
