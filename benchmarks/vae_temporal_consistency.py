@@ -17,6 +17,21 @@ Reported per decoder (``vidrd.evaluation.metrics.reconstruction``, frames in [0,
 for latents at the posterior mean (deterministic) and, as a proxy for latents that are not
 exactly consistent from frame to frame (as a diffusion model generates them), sampled from the
 posterior with the same draws for both decoders.
+
+Control (``--control-vae``): is the gain the Temp-Convs' or just more training? Train the 2D VAE
+further, every weight, for the fine-tuning's iterations, data and learning rates, e.g.
+
+    python tools/train.py configs/vae_tiny_shapes_pretrain.py \
+        --work-dir work_dirs/vae_tiny_shapes_2d_control --cfg-options \
+        model.vae.type=PretrainedAutoencoderKL \
+        model.vae.folder=work_dirs/vae_tiny_shapes_pretrain/vae \
+        train_dataloader.batch_size=4 train_dataloader.dataset.num_frames=8 \
+        train_cfg.max_iters=300 train_cfg.val_interval=300 \
+        optim_wrapper.generator.optimizer.lr=1e-3 param_scheduler.0.end=300
+    python benchmarks/vae_temporal_consistency.py \
+        --control-vae work_dirs/vae_tiny_shapes_2d_control/vae
+
+It decodes frame by frame from its own (also further trained) encoder's latents.
 """
 import argparse
 import json
@@ -44,6 +59,8 @@ def parse_args():
     parser.add_argument('--finetuned-vae', default=osp.join(
         REPO, 'work_dirs', 'vae_temporal_tiny_shapes', 'vae_finetuned'),
         help='the exported temporal VAE')
+    parser.add_argument('--control-vae', help='optional: the 2D VAE trained further for as many '
+                        'iterations as the fine-tuning, every weight (see the docstring)')
     parser.add_argument('--split', default='heldout', choices=['heldout', 'train', 'all'])
     parser.add_argument('--num-clips', type=int, default=64)
     parser.add_argument('--num-frames', type=int, default=8)
@@ -80,6 +97,14 @@ def summarise(recon: torch.Tensor, video: torch.Tensor, out: Dict[str, list]) ->
         out['SSIM'].append(frame_ssim(pred, gt).mean().item())
 
 
+def paired_change(before: list, after: list) -> dict:
+    """Per-clip differences after - before: mean, standard error, clips improved."""
+    diff = torch.tensor(after, dtype=torch.float64) - torch.tensor(before, dtype=torch.float64)
+    stderr = diff.std().item() / len(diff) ** 0.5 if len(diff) > 1 else float('nan')
+    return dict(mean=diff.mean().item(), stderr=stderr, lower=int((diff < 0).sum()),
+                clips=len(diff), relative=diff.mean().item() / (sum(before) / len(before)))
+
+
 @torch.no_grad()
 def main():
     args = parse_args()
@@ -89,12 +114,19 @@ def main():
     if frozen.has_temporal_layers or not finetuned.has_temporal_layers:
         raise SystemExit('--frozen-vae must be a 2D VAE and --finetuned-vae a temporal one')
     check_same_encoder(frozen, finetuned)
+    decoders = [('frozen', 'frozen, frame by frame'), ('finetuned', 'Temp-Conv, whole clip')]
+    control = None
+    if args.control_vae:
+        control = AutoencoderKL.from_pretrained(args.control_vae).eval()
+        if control.has_temporal_layers:
+            raise SystemExit('--control-vae must be a 2D VAE')
+        decoders.append(('control', '2D trained on, per frame'))
     dataset = MovingShapesDataset(
         num_samples=args.num_clips, num_frames=args.num_frames, size=args.size,
         split=args.split, seed=args.seed,
         pipeline=[dict(type='NormalizeVideo'), dict(type='PackVideoInputs')])
     results = {f'{mode}/{name}': {k: [] for k in ('temporal_diff_l1', 'PSNR', 'SSIM')}
-               for mode in ('mean', 'sampled') for name in ('frozen', 'finetuned')}
+               for mode in ('mean', 'sampled') for name, _ in decoders}
     generator = torch.Generator().manual_seed(args.seed)
     start = time.time()
     for first in range(0, len(dataset), args.batch_size):
@@ -103,9 +135,16 @@ def main():
         b, c, f, h, w = video.shape
         frames = video.transpose(1, 2).reshape(b * f, c, h, w)
         posterior = frozen.encode(frames)
-        latents = dict(mean=posterior.mode(), sampled=posterior.sample(generator))
-        for mode, z in latents.items():
-            for name, vae, num_frames in (('frozen', frozen, 1), ('finetuned', finetuned, f)):
+        eps = torch.randn(posterior.mean.shape, generator=generator)  # one draw for all VAEs
+        latents = dict(mean=posterior.mean, sampled=posterior.mean + posterior.std * eps)
+        runs = [(name, vae, num_frames, latents) for name, vae, num_frames in
+                (('frozen', frozen, 1), ('finetuned', finetuned, f))]
+        if control is not None:  # its own (further trained) encoder: its own latents
+            own = control.encode(frames)
+            runs.append(('control', control, 1,
+                         dict(mean=own.mean, sampled=own.mean + own.std * eps)))
+        for name, vae, num_frames, zs in runs:
+            for mode, z in zs.items():
                 x = vae.decode(z, num_frames=num_frames)
                 summarise(x.view(b, f, c, h, w).transpose(1, 2), video,
                           results[f'{mode}/{name}'])
@@ -117,14 +156,17 @@ def main():
     print(f'frozen 2D VAE : {args.frozen_vae}\nfine-tuned VAE: {args.finetuned_vae}')
     print(f'{"latents":9s} {"decoder":26s} {"temporal_diff_l1":>17s} {"PSNR":>8s} {"SSIM":>7s}')
     for mode in ('mean', 'sampled'):
-        for name, label in (('frozen', 'frozen, frame by frame'),
-                            ('finetuned', 'Temp-Conv, whole clip')):
+        for name, label in decoders:
             r = figures[f'{mode}/{name}']
             print(f'{mode:9s} {label:26s} {r["temporal_diff_l1"]:17.5f} {r["PSNR"]:8.3f} '
                   f'{r["SSIM"]:7.4f}')
-        before = figures[f'{mode}/frozen']['temporal_diff_l1']
-        after = figures[f'{mode}/finetuned']['temporal_diff_l1']
-        print(f'{"":9s} temporal_diff_l1 change: {100 * (after - before) / before:+.1f} %')
+        for name, _ in decoders[1:]:
+            paired = paired_change(results[f'{mode}/frozen']['temporal_diff_l1'],
+                                   results[f'{mode}/{name}']['temporal_diff_l1'])
+            figures[f'{mode}/{name}']['paired_vs_frozen'] = paired
+            print(f'{"":9s} {name} vs frozen: temporal_diff_l1 {paired["relative"]:+.1%} '
+                  f'(per clip {paired["mean"]:+.5f} +- {paired["stderr"]:.5f} s.e., lower on '
+                  f'{paired["lower"]}/{paired["clips"]} clips)')
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as fh:
             json.dump(dict(vars(args), figures=figures), fh, indent=2)

@@ -9,7 +9,8 @@
 # exported decoder with the frozen per-frame one.
 # A VidRD model that should decode with it must be trained on this VAE's latents (unet
 # in_channels=4 at 16x16 instead of the pixel-shuffle autoencoder of vidrd_tiny_shapes.py):
-#   vae=dict(type='PretrainedAutoencoderKL', folder='work_dirs/vae_temporal_tiny_shapes/vae_finetuned')
+#   vae=dict(type='PretrainedAutoencoderKL',
+#            folder='work_dirs/vae_temporal_tiny_shapes/vae_finetuned')
 _base_ = [
     './_base_/datasets/moving_shapes.py',
     './_base_/default_runtime.py',

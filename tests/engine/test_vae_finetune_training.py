@@ -302,7 +302,8 @@ def test_sd21_config_trains_and_exports_the_release_layout(reference_dir, tmp_pa
                   sampler=dict(type='InfiniteSampler', shuffle=False),
                   collate_fn=dict(type='default_collate'),
                   dataset=dict(type='MovingShapesDataset', num_frames=3, size=16, num_samples=2,
-                               pipeline=[dict(type='NormalizeVideo'), dict(type='PackVideoInputs')]))
+                               pipeline=[dict(type='NormalizeVideo'),
+                                         dict(type='PackVideoInputs')]))
     options = {
         'model.vae.folder': osp.join(reference_dir, 'sd21_tiny', 'vae'),
         'model.perceptual_loss': None,
