@@ -93,6 +93,7 @@ def test_missing_weights_name_the_source(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning')
 def test_torchscript_weights_equal_state_dict_path(tmp_path, published):
     path, _ = published
     from_state_dict = C3DFeatureExtractor(weights=path)

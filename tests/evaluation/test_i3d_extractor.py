@@ -131,6 +131,7 @@ class ReorderedI3D(nn.Module):
         return self.head(nn.functional.avg_pool3d(x, kernel, stride=1)).mean(dim=(2, 3, 4))
 
 
+@pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning')
 def test_torchscript_weights_equal_state_dict_path(tmp_path, published):
     path, _ = published
     from_state_dict = I3DFeatureExtractor(weights=path)
