@@ -9,7 +9,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 #: config keys whose string values are local files or folders the run needs
 PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
              'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
-             'reference_stats', 'prompt_file')
+             'reference_stats', 'prompt_file', 'lpips_weights', 'vgg_weights')
 MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or point the config '
                 'at your copies with --cfg-options, e.g. --cfg-options '
                 'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')
@@ -109,7 +109,9 @@ def init_cpu_distributed(cfg: Config) -> None:
     import torch.distributed as dist
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    # keep a configured wrapper (e.g. separate DDP for two optimisers), without device ids
+    cfg.model_wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or
+                                 dict(type='MMDistributedDataParallel'), device_ids=None)
     cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='gloo'))
 
 
