@@ -1,7 +1,6 @@
 """The demo's in-domain feature network: shapes, joint probabilities, safetensors round trip,
 and (slow) that after a short training it orders real < corrupted < noise for FVD and the
 reverse for IS."""
-import numpy as np
 import pytest
 import torch
 

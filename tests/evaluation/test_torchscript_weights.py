@@ -84,6 +84,12 @@ def test_mismatch_names_the_tensor():
         map_tensors_to_module(Other().state_dict(), Ours(), 'other.pt')
 
 
+def test_extra_archive_tensors_are_ignored_by_name():
+    source = dict(_randomise(Ours()).state_dict(), **{'mean.b': torch.zeros(3, 16, 4, 4)})
+    mapped, how = map_tensors_to_module(source, Ours(), 'with_mean.pt')
+    assert how == 'name' and 'mean.b' not in mapped
+
+
 def test_rename_to_ours_handles_chainer_keys():
     renamed = rename_to_ours({'conv1a/W': torch.zeros(1), 'fc8/b': torch.zeros(1)}, {'conv1a': 'conv1'})
     assert set(renamed) == {'conv1.weight', 'fc8.bias'}

@@ -16,7 +16,7 @@ Class counts come from the argument ``class_counts`` or from the official ``trai
 """
 import os.path as osp
 from collections import Counter
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset

@@ -21,7 +21,6 @@ Weights: the ``pytorch_i3d`` state dict, or the TorchScript detector ``i3d_torch
 (StyleGAN-V's conversion of the TF-Hub I3D used by the original FVD code), whose tensors are
 read into this module by :mod:`.torchscript_weights`.
 """
-import math
 from typing import Optional, Sequence
 
 import torch

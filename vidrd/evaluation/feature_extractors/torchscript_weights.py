@@ -97,7 +97,8 @@ def _groups(keys: List[str]) -> 'OrderedDict[str, List[str]]':
     return groups
 
 
-def _map_by_name(source, target, module_aliases) -> Optional[Dict[str, torch.Tensor]]:
+def _map_by_name(source, target, module_aliases, source_name: str
+                 ) -> Optional[Dict[str, torch.Tensor]]:
     renamed = {_normalise_key(k, module_aliases): v for k, v in source.items()}
     if set(target) - set(renamed):
         return None
@@ -157,7 +158,7 @@ def map_tensors_to_module(source: Mapping[str, torch.Tensor], module: nn.Module,
     skip = 'num_batches_tracked'
     source = OrderedDict((k, v) for k, v in source.items() if not k.endswith(skip))
     target = OrderedDict((k, v) for k, v in module.state_dict().items() if not k.endswith(skip))
-    mapped = _map_by_name(source, target, module_aliases)
+    mapped = _map_by_name(source, target, module_aliases, source_name)
     if mapped is not None:
         return mapped, 'name'
     return _map_by_order(source, target, source_name), 'order'
