@@ -23,7 +23,12 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.work_dir, launcher=args.launcher)
     cfg.load_from = args.checkpoint
     check_paths(cfg, sections=('model', 'test_dataloader', 'test_evaluator'))
-    build_runner(cfg).test()
+    metrics = build_runner(cfg).test()
+    width = max([len(k) for k in metrics] + [6])
+    print(f'\n{"metric":{width}s}  value')
+    for key, value in metrics.items():
+        print(f'{key:{width}s}  {value:.4f}' if isinstance(value, float) else
+              f'{key:{width}s}  {value}')
 
 
 if __name__ == '__main__':

@@ -85,7 +85,8 @@ LONG_VIDEO_STRATEGIES = VidrdRegistry(
     'long-video strategy', scope='vidrd', locations=['vidrd.models.long_video'])
 
 # --- data -------------------------------------------------------------------
-DATASETS = VidrdRegistry('dataset', scope='vidrd', parent=MMENGINE_DATASETS, locations=['vidrd.datasets'])
+DATASETS = VidrdRegistry('dataset', scope='vidrd', parent=MMENGINE_DATASETS,
+                         locations=['vidrd.datasets', 'vidrd.evaluation'])
 DATA_SAMPLERS = VidrdRegistry('data sampler', scope='vidrd', parent=MMENGINE_DATA_SAMPLERS, locations=['vidrd.datasets'])
 TRANSFORMS = VidrdRegistry('transform', scope='vidrd', parent=MMENGINE_TRANSFORMS, locations=['vidrd.datasets.transforms'])
 
