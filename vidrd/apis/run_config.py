@@ -16,15 +16,20 @@ MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or p
                 'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')
 
 
-def _walk(node, prefix: str = '') -> Iterator[Tuple[str, object]]:
+RELATIVE_TO_DATA_ROOT = ('ann_file', 'split_file', 'caption_file', 'segments_file')
+
+
+def _walk(node, prefix: str = '', data_root: str = '') -> Iterator[Tuple[str, object, str]]:
+    """(key, value, data_root of the enclosing dataset) of every leaf of a config tree."""
     if isinstance(node, dict):
+        data_root = node.get('data_root') or data_root
         for key, value in node.items():
-            yield from _walk(value, f'{prefix}.{key}' if prefix else str(key))
+            yield from _walk(value, f'{prefix}.{key}' if prefix else str(key), data_root)
     elif isinstance(node, (list, tuple)):
         for k, value in enumerate(node):
-            yield from _walk(value, f'{prefix}[{k}]')
+            yield from _walk(value, f'{prefix}[{k}]', data_root)
     else:
-        yield prefix, node
+        yield prefix, node, data_root
 
 
 def missing_paths(cfg: Config, sections=('model', 'train_dataloader', 'val_dataloader',
@@ -39,20 +44,16 @@ def missing_paths(cfg: Config, sections=('model', 'train_dataloader', 'val_datal
         node = cfg.get(section)
         if node is None:
             continue
-        for key, value in _walk(node.to_dict() if hasattr(node, 'to_dict') else node, section):
+        node = node.to_dict() if hasattr(node, 'to_dict') else node
+        for key, value, data_root in _walk(node, section):
             leaf = key.rsplit('.', 1)[-1]
             if leaf not in PATH_KEYS or not isinstance(value, str) or not value:
                 continue
             if leaf == 'tokenizer' and not (os.sep in value or value.startswith('.')):
                 continue
             path = value
-            if leaf in ('ann_file', 'split_file', 'caption_file', 'segments_file') \
-                    and not osp.isabs(value):
-                parent = cfg
-                for part in key.split('.')[:-1]:
-                    parent = parent.get(part.split('[')[0], {}) if hasattr(parent, 'get') else {}
-                root = parent.get('data_root', '') if hasattr(parent, 'get') else ''
-                path = osp.join(root or '', value)
+            if leaf in RELATIVE_TO_DATA_ROOT and not osp.isabs(value):
+                path = osp.join(data_root, value)
             if not osp.exists(path):
                 missing.append((key, path))
     return missing

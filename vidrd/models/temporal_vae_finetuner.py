@@ -74,15 +74,7 @@ class TemporalVAEFinetuner(BaseModel):
         if gan_loss not in GAN_LOSS_TYPES:
             raise ValueError(f'gan_loss {gan_loss!r} not supported; use one of {GAN_LOSS_TYPES}')
         self.vae = build_module(vae, MODELS)
-        if not getattr(self.vae, 'has_temporal_layers', False):
-            raise ValueError(
-                'TemporalVAEFinetuner needs a VAE whose decoder has temporal layers; build it '
-                "with temporal_conv=dict(type='TemporalConv', num_layers=3) (SD's VAE gets "
-                'zero-initialised ones) or load a vae_finetuned/ folder')
-        # frozen: encoder, quant convs and every original decoder weight; trainable: temp_*
-        self.vae.requires_grad_(False)
-        for _, param in self.vae.temporal_parameters():
-            param.requires_grad_(True)
+        self._select_trainable(self.vae)
         self.vae.decoder.gradient_checkpointing = gradient_checkpointing
         self.discriminator = build_module(discriminator, MODELS)
         self.perceptual_loss = build_module(perceptual_loss, MODELS)
@@ -98,6 +90,17 @@ class TemporalVAEFinetuner(BaseModel):
         self.max_adaptive_weight = max_adaptive_weight
         self.sample_posterior = sample_posterior
         self._local_iter = 0  # used when no runner publishes 'iter' in the MessageHub
+
+    def _select_trainable(self, vae: nn.Module) -> None:
+        """Frozen: encoder, quant convs and every original decoder weight; trainable: temp_*."""
+        if not getattr(vae, 'has_temporal_layers', False):
+            raise ValueError(
+                'TemporalVAEFinetuner needs a VAE whose decoder has temporal layers; build it '
+                "with temporal_conv=dict(type='TemporalConv', num_layers=3) (SD's VAE gets "
+                'zero-initialised ones) or load a vae_finetuned/ folder')
+        vae.requires_grad_(False)
+        for _, param in vae.temporal_parameters():
+            param.requires_grad_(True)
 
     # --- helpers ----------------------------------------------------------------------------
     @property
