@@ -4,6 +4,7 @@
 _base_ = [
     './_base_/models/vidrd_sd21.py',
     './_base_/datasets/ucf101.py',
+    './_base_/evaluation/ucf101_zero_shot.py',
     './_base_/schedules/adamw_iter.py',
     './_base_/default_runtime.py',
 ]

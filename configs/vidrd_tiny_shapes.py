@@ -13,18 +13,23 @@ words = ['a', 'moving', 'red', 'green', 'blue', 'yellow', 'circle', 'square', 't
 model = dict(
     type='VidRD',
     unet=dict(
-        type='UNet3DConditionModel', in_channels=12, out_channels=12,
-        block_out_channels=(64, 128), layers_per_block=1, num_attention_heads=(2, 4),
+        type='UNet3DConditionModel', in_channels=27, out_channels=27,
+        block_out_channels=(32, 64), layers_per_block=1, num_attention_heads=(2, 2),
+        norm_num_groups=8,
         down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'),
         up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'),
         cross_attention_dim=64,
         temporal_conv=dict(type='TemporalConv', num_layers=2, dropout=0.0),
         temporal_attention=dict(type='TemporalAttention', frame_embedding=True)),
-    vae=dict(type='PixelShuffleAutoencoder', factor=2),
+    vae=dict(type='PixelShuffleAutoencoder', factor=3),  # 24x24x3 -> 8x8x27
     text_encoder=dict(
         type='CLIPTextEncoder',
+        # no transformer layers: each token's feature is its (word, position) embedding after
+        # the final LayerNorm, so the direction word stays separable from colour and shape and
+        # unseen combinations compose (with mixing layers, random and frozen, they entangle)
         config=dict(vocab_size=len(words) + 4, hidden_size=64, intermediate_size=128,
-                    num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77),
+                    num_hidden_layers=0, num_attention_heads=4, max_position_embeddings=77,
+                    bos_token_id=0, pad_token_id=1, eos_token_id=2),
         tokenizer=dict(type='WordTokenizer', vocab=words)),
     noise_schedule=dict(type='DDPMNoiseSchedule', beta_schedule='squaredcos_cap_v2',
                         prediction_type='sample'),
@@ -33,14 +38,18 @@ model = dict(
     trainable=('all',),
     caption_dropout=0.1,
     num_frames=8,
-    resolution=(32, 32),
+    resolution=(24, 24),
     long_video_sampler=dict(type='ReuseAndDiffuseSampler', num_frames=8, num_prompt_frames=0,
                             num_inference_steps=20, guidance_scale=3.0, strategies=[],
                             progress=False))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0), clip_grad=dict(max_norm=1.0))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500, val_interval=100_000)
+max_iters = 1200  # ~8 minutes on 2 CPU cores
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.02, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=0.0),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100_000)
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(interval=500, max_keep_ckpts=2))
 val_evaluator = []
