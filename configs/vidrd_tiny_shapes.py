@@ -50,6 +50,12 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=0.0),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100_000)
+# the frozen text encoder is randomly initialised (no file restores it): keep it in checkpoints
+custom_hooks = [
+    dict(type='TrainableCheckpointHook', keep_frozen=['text_encoder.']),
+    dict(type='IterationSeedHook'),
+    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif')),
+]
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(interval=500, max_keep_ckpts=2))
 val_evaluator = []

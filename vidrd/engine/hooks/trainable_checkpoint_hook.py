@@ -61,8 +61,15 @@ class TrainableCheckpointHook(Hook):
 
     ``after_load_checkpoint``: restores the message hub and fills the frozen weights from the
     freshly built model, so resuming neither warns about nor loses them.
+
+    Args:
+        keep_frozen: key prefixes of frozen weights to keep anyway: those no file restores,
+            e.g. a randomly initialised frozen text encoder of a model trained from scratch.
     """
     priority = 'VERY_LOW'  # after other hooks have added their entries
+
+    def __init__(self, keep_frozen=()):
+        self.keep_frozen = tuple(keep_frozen)
 
     @staticmethod
     def _model(runner):
@@ -73,7 +80,7 @@ class TrainableCheckpointHook(Hook):
         model = self._model(runner)
         keep = {name for name, p in model.named_parameters() if p.requires_grad}
         state: Dict[str, torch.Tensor] = checkpoint['state_dict']
-        dropped = [k for k in state if k not in keep]
+        dropped = [k for k in state if k not in keep and not k.startswith(self.keep_frozen)]
         for key in dropped:
             del state[key]
         checkpoint['meta']['vidrd_frozen_keys'] = len(dropped)
