@@ -133,7 +133,7 @@ def test_generate_tool_end_to_end(tmp_path, monkeypatch):
     story.write_text('a red circle moving left\na red circle moving up\n')
     monkeypatch.setattr(sys, 'argv', [
         'generate.py', TINY_MODEL, '--storyline', str(story), '--seed', '3',
-        '--out-dir', str(tmp_path / 'out'), '--resolution', '8', '8', '--formats', 'gif',
+        '--out-dir', str(tmp_path / 'out'), '--resolution', '12', '12', '--formats', 'gif',
         '--sampler-config', osp.join(ABLATIONS, 'vidrd_full.py'), '--cfg-options',
         'model.long_video_sampler.num_frames=3', 'model.long_video_sampler.num_prompt_frames=1',
         'model.long_video_sampler.num_inference_steps=2'])
