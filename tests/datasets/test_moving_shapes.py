@@ -77,6 +77,27 @@ def test_configurable_palette_background_and_random_heldout():
     assert (frames == np.array([0, 128, 128], np.uint8)).all(-1).any()
 
 
+def test_center_start_fixes_the_layout_by_caption():
+    dataset = MovingShapesDataset(num_samples=48, size=24, extent_range=(0.33, 0.33),
+                                  travel_range=(0.33, 0.33), start='center', pipeline=PIPELINE)
+    for idx in range(48):
+        info = dataset.get_data_info(idx)
+        centers = dataset.centers(info)
+        np.testing.assert_allclose(centers[0], (12.0, 12.0))
+        ux, uy = (np.sign(centers[-1] - centers[0])).astype(int)
+        assert {(-1, 0): 'left', (1, 0): 'right', (0, -1): 'up', (0, 1): 'down'}[(ux, uy)] == \
+            info['direction']
+        half = info['extent'] / 2
+        assert np.all(centers - half >= 0) and np.all(centers + half <= 24)  # inside the frame
+    # two clips of one combination differ in nothing
+    a, b = dataset.render(0), dataset.render(len(dataset.combinations))
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match='start="center"'):
+        MovingShapesDataset(start='center', extent_range=(0.3, 0.3), travel_range=(0.4, 0.4))
+    with pytest.raises(ValueError, match='start must be'):
+        MovingShapesDataset(start='corner')
+
+
 def test_bad_configuration_errors():
     with pytest.raises(ValueError, match='unknown colour'):
         MovingShapesDataset(colors=['chartreuse'])

@@ -96,6 +96,9 @@ class MovingShapesDataset(BaseDataset):
         extent_range: the shape's width / height, as a fraction of the shorter frame side.
         travel_range: how far the shape moves over the clip, as a fraction of the frame side
             along the motion; ``extent + travel <= 1`` so the shape never leaves the frame.
+        start: ``'random'``: the start is drawn so that the whole path stays inside the frame;
+            ``'center'``: every clip starts at the frame centre, so a clip's layout follows from
+            its caption alone (then ``extent + 2 * travel <= 1``).
         split: ``'train'`` (all combinations but the held-out ones), ``'heldout'`` or ``'all'``.
         heldout: held-out (colour, shape, direction) triples, or an int: that many triples drawn
             with ``seed``. Triples using attributes not configured are dropped.
@@ -120,6 +123,7 @@ class MovingShapesDataset(BaseDataset):
                  background: Union[str, Sequence[int]] = 'black',
                  extent_range: Sequence[float] = (0.3, 0.4),
                  travel_range: Sequence[float] = (0.35, 0.55),
+                 start: str = 'random',
                  split: str = 'train',
                  heldout: Union[int, Sequence[Sequence[str]]] = DEFAULT_HELDOUT,
                  caption_template: str = 'a {color} {shape} moving {direction}',
@@ -149,6 +153,13 @@ class MovingShapesDataset(BaseDataset):
         if max(extent_range) + max(travel_range) > 1.0 or min(extent_range) <= 0:
             raise ValueError(f'extent_range {extent_range} + travel_range {travel_range} must stay '
                              'within 1 so the shape never leaves the frame')
+        if start not in ('random', 'center'):
+            raise ValueError(f"start must be 'random' or 'center', got {start!r}")
+        if start == 'center' and max(extent_range) + 2 * max(travel_range) > 1.0:
+            raise ValueError(f'with start="center", extent_range {extent_range} + 2 x '
+                             f'travel_range {travel_range} must stay within 1 so the shape never '
+                             'leaves the frame')
+        self.start = start
         self.num_samples = num_samples
         self.num_frames = num_frames
         self.shapes = tuple(shapes)
@@ -241,6 +252,8 @@ class MovingShapesDataset(BaseDataset):
             low_y = extent / 2 + (travel if uy < 0 else 0)
             high_y = height - extent / 2 - (travel if uy > 0 else 0)
             start = (float(rng.uniform(low_x, high_x)), float(rng.uniform(low_y, high_y)))
+            if self.start == 'center':
+                start = (width / 2.0, height / 2.0)
             data_list.append(dict(
                 color=color, shape=shape, direction=direction,
                 caption=self.caption_of(color, shape, direction),

@@ -64,6 +64,22 @@ def test_timestep_forms_and_sampling():
     assert torch.equal(t, schedule.sample_timesteps(4096, None, torch.Generator().manual_seed(0)))
 
 
+def test_timestep_bias_draws_the_range_multiplier_times_as_often():
+    schedule = DDPMNoiseSchedule(timestep_bias=dict(begin=700, end=1000, multiplier=6))
+    t = schedule.sample_timesteps(20000, 'cpu', torch.Generator().manual_seed(0))
+    assert 0 <= int(t.min()) and int(t.max()) <= 999
+    # P(t >= 700) = 300 * 6 / (700 + 300 * 6) = 0.72; binomial sd ~0.003
+    assert abs((t >= 700).float().mean().item() - 0.72) < 0.015
+    low, high = torch.bincount(t, minlength=1000).double().split([700, 300])
+    assert abs(high.mean() / low.mean() - 6.0) < 0.3
+    assert torch.equal(t, schedule.sample_timesteps(20000, None,
+                                                     torch.Generator().manual_seed(0)))
+    for bad in (dict(begin=700, end=1200, multiplier=2), dict(begin=0, end=10),
+                dict(begin=0, end=10, multiplier=0), dict(begin=0, end=10, multiplier=2, x=1)):
+        with pytest.raises(ValueError, match='timestep_bias'):
+            DDPMNoiseSchedule(timestep_bias=bad)
+
+
 def test_config_file(reference_dir, tmp_path):
     path = osp.join(reference_dir, 'sd21_tiny', 'scheduler', 'scheduler_config.json')
     schedule = DDPMNoiseSchedule.from_config_file(path)

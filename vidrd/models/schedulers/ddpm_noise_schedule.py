@@ -38,12 +38,18 @@ class DDPMNoiseSchedule:
         beta_start, beta_end, beta_schedule, trained_betas: see
             :func:`~vidrd.models.schedulers.beta_schedules.make_betas`. The defaults are SD-2.1's.
         prediction_type: ``'epsilon'``, ``'v_prediction'`` or ``'sample'``.
+        timestep_bias: training timesteps are uniform by default (the paper, SD-2.1); with
+            ``dict(begin=b, end=e, multiplier=m)`` each t in [b, e) is drawn m times as often
+            as the others (diffusers' SDXL training script calls this a timestep bias).
+            Biasing towards high noise (large t) trains what only pure-ish noise decides,
+            such as the layout and motion a caption names.
     """
 
     def __init__(self, num_train_timesteps: int = 1000, beta_start: float = 0.00085,
                  beta_end: float = 0.012, beta_schedule: str = 'scaled_linear',
                  prediction_type: str = 'epsilon',
-                 trained_betas: Optional[Sequence[float]] = None):
+                 trained_betas: Optional[Sequence[float]] = None,
+                 timestep_bias: Optional[Dict[str, float]] = None):
         if prediction_type not in PREDICTION_TYPES:
             raise ValueError(f'unknown prediction_type {prediction_type!r}; '
                              f'choose one of {PREDICTION_TYPES}')
@@ -53,6 +59,24 @@ class DDPMNoiseSchedule:
         self.betas, self.alphas_cumprod = make_alphas_cumprod(
             self.num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas)
         self._tables: Dict[torch.device, torch.Tensor] = {}
+        self.timestep_weights = self._timestep_weights(timestep_bias)
+
+    def _timestep_weights(self, bias: Optional[Dict[str, float]]) -> Optional[torch.Tensor]:
+        """Unnormalised sampling weight of each of the T timesteps, or None (uniform)."""
+        if not bias:
+            return None
+        unknown = set(bias) - {'begin', 'end', 'multiplier'}
+        if unknown or 'multiplier' not in bias:
+            raise ValueError(f'timestep_bias takes begin, end and multiplier, got {dict(bias)}')
+        begin = int(bias.get('begin', 0))
+        end = int(bias.get('end', self.num_train_timesteps))
+        multiplier = float(bias['multiplier'])
+        if not (0 <= begin < end <= self.num_train_timesteps) or multiplier <= 0:
+            raise ValueError(f'timestep_bias needs 0 <= begin < end <= {self.num_train_timesteps} '
+                             f'and multiplier > 0, got {dict(bias)}')
+        weights = torch.ones(self.num_train_timesteps, dtype=torch.float64)
+        weights[begin:end] = multiplier
+        return weights
 
     @classmethod
     def from_config_file(cls, path: str, **overrides) -> 'DDPMNoiseSchedule':
@@ -126,14 +150,19 @@ class DDPMNoiseSchedule:
 
     def sample_timesteps(self, n: int, device: Union[str, torch.device, None] = None,
                          generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """n timesteps drawn uniformly from {0, ..., T-1}, LongTensor (n,) on ``device``.
+        """n timesteps drawn from {0, ..., T-1}, uniformly or by ``timestep_bias``,
+        LongTensor (n,) on ``device``.
 
         Drawn on the generator's device (so a CPU generator gives the same draws for any
         ``device``), then moved.
         """
         draw_device = generator.device if generator is not None else (device or 'cpu')
-        t = torch.randint(0, self.num_train_timesteps, (n,), generator=generator,
-                          device=draw_device)
+        if self.timestep_weights is None:
+            t = torch.randint(0, self.num_train_timesteps, (n,), generator=generator,
+                              device=draw_device)
+        else:
+            t = torch.multinomial(self.timestep_weights.to(draw_device), n, replacement=True,
+                                  generator=generator)
         return t.to(device) if device is not None else t
 
     # --- inverting the forward process --------------------------------------------------------
