@@ -31,8 +31,11 @@ model = dict(
                     num_hidden_layers=0, num_attention_heads=4, max_position_embeddings=77,
                     bos_token_id=0, pad_token_id=1, eos_token_id=2),
         tokenizer=dict(type='WordTokenizer', vocab=words)),
+    # the layout and motion a caption names are decided at high noise only (below t ~ 700 the
+    # noisy clip already shows them): draw those timesteps 6x as often (72% of the draws)
     noise_schedule=dict(type='DDPMNoiseSchedule', beta_schedule='squaredcos_cap_v2',
-                        prediction_type='sample'),
+                        prediction_type='sample',
+                        timestep_bias=dict(begin=700, end=1000, multiplier=6.0)),
     sampling_scheduler=dict(type='DDIMScheduler', beta_schedule='squaredcos_cap_v2',
                             steps_offset=0, clip_sample=True),
     trainable=('all',),

@@ -6,7 +6,9 @@ Stages (each logged with its wall time, all outputs under ``work_dir``):
 2. train the in-domain feature network (a small colour x shape x direction classifier) that
    FVD and IS use on this domain;
 3. test on held-out prompts (colour/shape/direction combinations never seen in training):
-   in-domain attribute accuracy, FVD and IS, sample videos (mp4 + gif);
+   in-domain attribute accuracy, FVD and IS, sample videos (mp4 + gif); then check that FVD
+   and IS rank real clips, the trained model and an untrained one in that order, on prompts
+   of every combination;
 4. generate long videos clip after clip with Reuse and Diffuse (FNR + PNS + DSG);
 5. write ``report.md`` / ``report.json``: figures, timings and where everything is.
 """
@@ -43,6 +45,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     from vidrd.registry import DATASETS
 
     from .generate import generate_long_video
+    from .metric_ordering import shapes_metric_ordering
     logger = get_logger()
     os.makedirs(work_dir, exist_ok=True)
     timings, start = {}, time.time()
@@ -72,6 +75,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     t = stage('train feature network', t)
 
     metrics = runner.test()
+    ordering = shapes_metric_ordering(cfg, runner.model, classifier_path)
     t = stage('test', t)
 
     model = runner.model
@@ -89,6 +93,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
         test_metrics={k: (round(v, 4) if isinstance(v, float) else v)
                       for k, v in metrics.items()},
         feature_network_accuracy=classifier_accuracy,
+        metric_ordering=ordering,
         chance={'color': 1 / 4, 'shape': 1 / 3, 'direction': 1 / 4},
         heldout_prompts=list(runner.test_dataloader.dataset.heldout_prompts()),
         files=dict(checkpoints=runner.work_dir, test_videos=osp.join(runner.work_dir, 'videos'),
@@ -128,7 +133,13 @@ def _write_report(work_dir: str, report: Dict) -> None:
         if not key.startswith('shapes/'):
             lines.append(f'| {key} | {value} | |')
     lines += ['', f"Feature network accuracy on real held-out clips: "
-              f"{report['feature_network_accuracy']}", '', '## Files', '']
+              f"{report['feature_network_accuracy']}", '',
+              '## FVD / IS of real clips, the trained and an untrained model (all combinations)',
+              '', '| videos | FVD | IS |', '|---|---|---|']
+    ordering = report['metric_ordering']
+    for name in ('real', 'trained', 'untrained'):
+        lines.append(f"| {name} | {ordering[name]['FVD']:.2f} | {ordering[name]['IS']:.2f} |")
+    lines += ['', f"Ordered as expected: {ordering['ordered']}", '', '## Files', '']
     lines += [f'- {k}: {v}' for k, v in report['files'].items()]
     with open(osp.join(work_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
