@@ -18,8 +18,6 @@ import os.path as osp
 import time
 from typing import Dict, Optional
 
-import torch
-
 from vidrd.utils.logging import get_logger
 
 from .run_config import build_runner, load_config

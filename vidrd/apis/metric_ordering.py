@@ -33,7 +33,8 @@ def real_pairs(dataset, other) -> List[dict]:
             for k in range(len(dataset))]
 
 
-def score_samples(samples: Sequence[dict], extractor: dict, num_splits: int = 1) -> Dict[str, float]:
+def score_samples(samples: Sequence[dict], extractor: dict,
+                  num_splits: int = 1) -> Dict[str, float]:
     """FVD (``video`` against ``gt_video``) and IS (of ``video``) with one feature network."""
     scores = {}
     for cfg in (dict(type='FrechetVideoDistance'),
