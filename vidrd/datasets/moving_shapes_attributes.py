@@ -8,8 +8,11 @@ which shape is it, and which way does it move? Compare with ``MovingShapesDatase
   largest connected blob is kept, so speckles of a noisy sample do not move the measurements.
 - Colour: circular mean of the foreground pixels' hue (weighted by saturation), nearest hue of the
   palette. Palette colours must be saturated (white / gray have no hue).
-- Shape: fill ratio of the blob's bounding box (square 1, circle pi/4 ~ 0.785, triangle 0.5),
-  median over frames, split at the midpoints 0.89 and 0.64.
+- Shape: on a tighter mask, edges at half the blob's peak distance from the background (so a
+  blurred shape keeps its outline; a fixed threshold takes in the halo and rounds every shape
+  into a disc): a triangle (apex up) has a quarter of its pixels above the middle row of its
+  bounding box, a circle or a square half; then the fill ratio of the bounding box tells the
+  square (1) from the circle (pi/4 ~ 0.785). Medians over frames, split at the midpoints.
 - Direction: least-squares line through the blob centroids over time; the displacement over the
   clip along the dominant axis gives left / right / up / down, or ``'none'`` below
   ``min_motion`` pixels.
@@ -25,8 +28,9 @@ from scipy import ndimage
 
 from .moving_shapes import PALETTE
 
-SQUARE_CIRCLE_SPLIT = (1.0 + math.pi / 4) / 2    # ~0.893
-CIRCLE_TRIANGLE_SPLIT = (math.pi / 4 + 0.5) / 2  # ~0.643
+SQUARE_CIRCLE_SPLIT = (1.0 + math.pi / 4) / 2  # fill ratio, ~0.893
+TRIANGLE_TOP_SPLIT = (0.5 + 0.25) / 2           # share of pixels in the top half
+SHAPE_EDGE = 0.5  # shape outline at half the peak distance from the background
 
 
 def video_to_frames(video) -> np.ndarray:
@@ -53,13 +57,17 @@ def estimate_background(frames: np.ndarray) -> np.ndarray:
 
 
 def foreground_masks(video, background: Optional[Sequence[float]] = None,
-                     threshold: float = 0.25) -> np.ndarray:
-    """Boolean (F, H, W): the largest blob differing from the background in each frame."""
+                     threshold: float = 0.25, relative: float = 0.0) -> np.ndarray:
+    """Boolean (F, H, W): the largest blob differing from the background in each frame by
+    more than ``threshold``, and by more than ``relative`` times the frame's largest
+    difference."""
     frames = video_to_frames(video)
     bg = estimate_background(frames) if background is None else np.asarray(background, float)
     if bg.max() > 1.0:  # given as 0..255
         bg = bg / 255.0
-    masks = np.linalg.norm(frames - bg, axis=-1) > threshold
+    distance = np.linalg.norm(frames - bg, axis=-1)
+    peak = distance.max(axis=(1, 2), keepdims=True)
+    masks = distance > np.maximum(threshold, relative * peak)
     for mask in masks:
         labels, count = ndimage.label(mask)
         if count > 1:
@@ -115,19 +123,32 @@ def fill_ratios(masks: np.ndarray) -> np.ndarray:
     return ratios
 
 
-def measure_shape(video, masks: Optional[np.ndarray] = None) -> Optional[str]:
-    """``'square'``, ``'circle'`` or ``'triangle'`` by the median fill ratio; ``None`` when
-    no frame has a foreground."""
-    masks = foreground_masks(video) if masks is None else masks
-    ratios = fill_ratios(masks)
-    if np.all(np.isnan(ratios)):
+def top_fractions(masks: np.ndarray) -> np.ndarray:
+    """Share of the foreground pixels above the middle row of the bounding box per frame
+    (pixels on it count half; NaN for empty frames)."""
+    fractions = np.full(len(masks), np.nan)
+    for i, mask in enumerate(masks):
+        ys = np.nonzero(mask)[0]
+        if len(ys):
+            middle = (ys.min() + ys.max()) / 2.0
+            fractions[i] = (np.sum(ys < middle) + 0.5 * np.sum(ys == middle)) / len(ys)
+    return fractions
+
+
+def measure_shape(video, masks: Optional[np.ndarray] = None,
+                  background: Optional[Sequence[float]] = None,
+                  threshold: float = 0.25) -> Optional[str]:
+    """``'square'``, ``'circle'`` or ``'triangle'``; ``None`` when no frame has a foreground.
+
+    ``masks`` (F, H, W) default to ``foreground_masks(video, background, threshold,
+    relative=SHAPE_EDGE)``: outlines at half maximum."""
+    if masks is None:
+        masks = foreground_masks(video, background, threshold, relative=SHAPE_EDGE)
+    if not masks.any():
         return None
-    ratio = float(np.nanmedian(ratios))
-    if ratio >= SQUARE_CIRCLE_SPLIT:
-        return 'square'
-    if ratio >= CIRCLE_TRIANGLE_SPLIT:
-        return 'circle'
-    return 'triangle'
+    if float(np.nanmedian(top_fractions(masks))) < TRIANGLE_TOP_SPLIT:
+        return 'triangle'
+    return 'square' if float(np.nanmedian(fill_ratios(masks))) >= SQUARE_CIRCLE_SPLIT else 'circle'
 
 
 def measure_motion(video, masks: Optional[np.ndarray] = None) -> Optional[Tuple[float, float]]:
@@ -171,7 +192,7 @@ def measure_attributes(video, palette: Optional[Dict[str, Sequence[int]]] = None
     """``dict(color, shape, direction, motion=(dx, dy), foreground_fraction)`` of a video."""
     masks = foreground_masks(video, background, threshold)
     return dict(color=measure_color(video, palette, masks),
-                shape=measure_shape(video, masks),
+                shape=measure_shape(video, background=background, threshold=threshold),
                 direction=measure_direction(video, min_motion, masks),
                 motion=measure_motion(video, masks),
                 foreground_fraction=float(masks.mean()))
