@@ -2,8 +2,8 @@
 generated clips, separately for training and held-out combinations: the experiment behind the
 tiny config's data and timestep choices.
 
-    python benchmarks/demo_attribute_accuracy.py NAME [--samples 2] [--guidance 3] \
-        [--cfg-options model.vae.factor=4 ...]
+    python benchmarks/demo_attribute_accuracy.py NAME [--samples 2] [--guidance 1.5 3] \
+        [--cfg-options model.vae.factor=4 ...] [--checkpoint work_dirs/.../iter_1200.pth]
 
 Prints one JSON line per guidance scale. A model that reads a caption word scores well above
 chance on training combinations; held-out combinations test composition.
@@ -49,7 +49,9 @@ def main():
     parser.add_argument('name', help='work_dirs/attribute_accuracy/NAME')
     parser.add_argument('--config', default=TINY)
     parser.add_argument('--samples', type=int, default=2, help='clips per combination')
-    parser.add_argument('--guidance', type=float, nargs='+', default=[3.0])
+    parser.add_argument('--guidance', type=float, nargs='+', default=None,
+                        help="guidance scales to score (default: the config's)")
+    parser.add_argument('--checkpoint', help='score this checkpoint instead of training')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args()
     cfg = load_config(args.config, args.cfg_options,
@@ -57,12 +59,16 @@ def main():
     cfg.custom_hooks = [dict(type='IterationSeedHook')]
     start = time.time()
     runner = build_runner(cfg)
-    runner.train()
-    train_s = round(time.time() - start, 1)
+    if args.checkpoint:
+        runner.load_checkpoint(args.checkpoint, map_location='cpu')
+        train_s = None
+    else:
+        runner.train()
+        train_s = round(time.time() - start, 1)
     model = runner.model.eval()
     dataset = runner.train_dataloader.dataset
     with torch.no_grad():
-        for guidance in args.guidance:
+        for guidance in args.guidance or [model.sampler.guidance_scale]:
             result = attribute_accuracy(model, dataset, args.samples, guidance)
             print(json.dumps(dict(name=args.name, guidance=guidance, train_s=train_s,
                                   options=str(args.cfg_options), **result)), flush=True)
