@@ -5,8 +5,10 @@ Reference fixtures of the original implementation live outside the repo; their f
 tests that need them skip, unless ``VIDRD_REQUIRE_FIXTURES=1`` (set by ``.ci/run``), where their
 absence is a failure.
 """
+import json
 import os
 import os.path as osp
+import string
 
 import pytest
 import torch
@@ -64,3 +66,27 @@ def tiny_config_options():
     """A fresh copy of TINY_TRAINING_OPTIONS for ``load_config(..., cfg_options=...)``."""
     import copy
     return copy.deepcopy(TINY_TRAINING_OPTIONS)
+
+
+def write_tiny_clip_tokenizer(folder) -> dict:
+    """A tiny CLIP BPE tokenizer folder laid out like SD-2.1's: single letters (word-inner and word-final) plus the merges r+e -> re, re+d</w> -> red</w>.
+
+    Returns the vocabulary (token -> id).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {'<|startoftext|>': 0, '<|endoftext|>': 1}
+    for suffix in ('', '</w>'):
+        for letter in string.ascii_lowercase:
+            vocab[letter + suffix] = len(vocab)
+    vocab['re'] = len(vocab)
+    vocab['red</w>'] = len(vocab)
+    (folder / 'vocab.json').write_text(json.dumps(vocab))
+    (folder / 'merges.txt').write_text('#version: 0.2\nr e\nre d</w>\n')
+    return vocab
+
+
+@pytest.fixture
+def tiny_clip_tokenizer(tmp_path):
+    """(folder, vocab) of a freshly written tokenizer folder ``tmp_path/tokenizer``."""
+    folder = tmp_path / 'tokenizer'
+    return folder, write_tiny_clip_tokenizer(folder)

@@ -1,5 +1,5 @@
 """The embedded default really learns (reduced size): after a short training run, videos
-generated for held-out prompts show the named colour and direction far above chance, and FVD / IS
+generated for held-out prompts show the named colour, shape and direction far above chance, and FVD / IS
 rank real clips, the trained model and an untrained one in that order."""
 import os.path as osp
 
@@ -30,9 +30,11 @@ def test_short_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path):
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.test()
-    # chance: 1/4 for colour and direction
+    print(metrics)
+    # chance: 1/4 for colour and direction, 1/3 for shape
     assert metrics['shapes/color'] >= 0.6, metrics
     assert metrics['shapes/direction'] >= 0.5, metrics
+    assert metrics['shapes/shape'] >= 0.5, metrics
 
     data_cfg = dict(cfg.train_dataloader.dataset, pipeline=[])
     classifier = str(tmp_path / 'shapes_classifier.safetensors')

@@ -225,12 +225,18 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
 
     The checkpoint is read safely (safetensors / ``weights_only``); it may hold only the
     parameters training changed (vidrd's checkpoints): frozen parts come from the config's
-    weights. Keys that do not fit, or trainable parameters it lacks, are errors.
+    weights. Keys that do not fit, or trainable parameters it lacks, are errors. A standalone
+    export's config (``standalone_weights = True``, see ``vidrd.apis.export``) builds every part
+    at random init, so there the checkpoint must hold every weight.
     """
     from vidrd.apis.run_config import check_paths
     cfg = config if isinstance(config, Config) else load_generation_config(
         config, sampler_config, cfg_options)
     check_paths(cfg, sections=('model',))
+    standalone = bool(cfg.get('standalone_weights', False))
+    if standalone and checkpoint is None:
+        raise ValueError(f'{cfg.filename} is a standalone export: give its weights, the '
+                         'model.safetensors next to it, as the checkpoint')
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_state_dict(checkpoint, trust_pickle=trust_pickle,
@@ -239,11 +245,12 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
         state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
         report = load_into(model, state, source=checkpoint, strict=False)
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-        lacking = [k for k in report.missing if k in trainable]
+        lacking = [k for k in report.missing if standalone or k in trainable]
         if report.unexpected or report.mismatched or lacking:
             raise CheckpointMismatchError(
                 f'{checkpoint} does not fit the model of the config:\n{report.describe()}'
-                + (f'\n  trainable parameters it lacks: {lacking[:10]}' if lacking else ''))
+                + (f'\n  {"weights" if standalone else "trainable parameters"} it lacks: '
+                   f'{lacking[:10]}' if lacking else ''))
     else:
         get_logger().warning('no checkpoint given: generating with the weights the config '
                              'names (temporal layers untrained unless they come from there)')

@@ -1,4 +1,5 @@
 """The frozen CLIP text encoder that conditions the U-Net (SD-2.1's OpenCLIP ViT-H text tower)."""
+import os
 import os.path as osp
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -129,6 +130,19 @@ class CLIPTextEncoder(nn.Module):
             state = {f'text_model.{k}': v for k, v in state.items()}  # saved without the prefix
         state = {k: v for k, v in state.items() if k != POSITION_IDS}
         return load_into(self, state, source=source)
+
+    def export_config(self, folder: str) -> dict:
+        """Write ``config.json`` (and the tokenizer's files, under ``tokenizer/``) to
+        ``folder``; a config that rebuilds this encoder from them (weights come separately)."""
+        os.makedirs(folder, exist_ok=True)
+        self.config.to_json_file(osp.join(folder, 'config.json'))
+        tokenizer = None
+        if self.tokenizer is not None:
+            if not hasattr(self.tokenizer, 'export_config'):
+                raise TypeError(f'cannot export the tokenizer {type(self.tokenizer).__name__}: '
+                                'give it an export_config(folder) -> config dict method')
+            tokenizer = self.tokenizer.export_config(osp.join(folder, 'tokenizer'))
+        return dict(type='CLIPTextEncoder', config=folder, tokenizer=tokenizer, frozen=self.frozen)
 
     # --- modes --------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> 'CLIPTextEncoder':

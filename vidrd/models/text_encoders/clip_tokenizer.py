@@ -46,6 +46,11 @@ class LocalCLIPTokenizer:
         return (f'{type(self).__name__}({self.path!r}, vocab_size={self.vocab_size}, '
                 f'max_length={self.max_length})')
 
+    def export_config(self, folder: str) -> dict:
+        """Write the tokenizer's files to ``folder``; a config that reads them back."""
+        self.tokenizer.save_pretrained(folder)
+        return dict(type='LocalCLIPTokenizer', path=folder, max_length=self.max_length)
+
     def __call__(self, prompts: Union[str, Sequence[str]]) -> torch.Tensor:
         if isinstance(prompts, str):
             prompts = [prompts]

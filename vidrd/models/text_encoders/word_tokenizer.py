@@ -63,6 +63,14 @@ class WordTokenizer:
         self.id_to_word = {i: w for w, i in self.word_to_id.items()}
         self.vocab_size = max([next_id - 1, *specials.values()]) + 1
 
+    def export_config(self, folder: str) -> dict:
+        """A config that rebuilds this tokenizer (the vocabulary inline; no file needed)."""
+        words = sorted(self.word_to_id, key=self.word_to_id.get)
+        return dict(type='WordTokenizer', vocab=words, max_length=self.max_length,
+                    bos_token_id=self.bos_token_id, pad_token_id=self.pad_token_id,
+                    eos_token_id=self.eos_token_id, unk_token_id=self.unk_token_id,
+                    lowercase=self.lowercase)
+
     @classmethod
     def from_captions(cls, captions: Iterable[str], **kwargs) -> 'WordTokenizer':
         """A tokenizer whose vocabulary is every word of ``captions`` (sorted)."""

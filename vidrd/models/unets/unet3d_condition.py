@@ -1,7 +1,7 @@
 """The video U-Net of VidRD: Stable Diffusion 2.1's 2D U-Net applied per frame, plus temporal
 layers chosen in the config."""
 import copy
-from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +72,11 @@ class UNet3DConditionModel(nn.Module):
                  temporal_attention_levels: Sequence[str] = ('down', 'mid', 'up'),
                  temporal_module: Optional[dict] = None,
                  gradient_checkpointing: bool = False):
+        # the constructor arguments: export_config() rebuilds the architecture from them
+        config = copy.deepcopy({k: v for k, v in locals().items()
+                                if k not in ('self', '__class__')})
         super().__init__()
+        self.config = config
         levels = len(block_out_channels)
         if isinstance(num_attention_heads, int):
             num_attention_heads = (num_attention_heads,) * levels
@@ -156,6 +160,10 @@ class UNet3DConditionModel(nn.Module):
         return ((n, p) for n, p in self.named_parameters() if is_temporal_key(n))
 
     # ----------------------------------------------------------------------------- forward
+    def export_config(self, folder: str) -> dict:
+        """A config that rebuilds this architecture from no file (weights come separately)."""
+        return dict(type='UNet3DConditionModel', **copy.deepcopy(self.config))
+
     def forward(self, sample: torch.Tensor, timestep: Union[torch.Tensor, float, int],
                 encoder_hidden_states: torch.Tensor) -> torch.Tensor:
         b, c, f, h, w = sample.shape

@@ -97,6 +97,10 @@ class AutoencoderKL(nn.Module):
         """(name, parameter) of the decoder's temporal layers, the only ones VidRD fine-tunes."""
         return ((n, p) for n, p in self.named_parameters() if is_temporal_key(n))
 
+    def export_config(self, folder: str) -> dict:
+        """A config that rebuilds this architecture from no file (weights come separately)."""
+        return dict(type='AutoencoderKL', **copy.deepcopy(self.config))
+
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
         """Posterior q(z|x) of images / frames ``x`` (N, C_in, H, W) in [-1, 1]."""
         if x.dim() != 4 or x.shape[1] != self.config['in_channels']:
