@@ -1,9 +1,13 @@
-"""The embedded default really learns (reduced size): after a short training run, videos
-generated for held-out prompts show the named colour, shape and direction far above chance, and FVD / IS
-rank real clips, the trained model and an untrained one in that order."""
+"""The embedded default really learns: after the tiny config's training (the demo's, without its
+extras), videos generated for held-out prompts show the named colour, shape and direction far
+above chance, and FVD / IS rank real clips, the trained model and an untrained one in that order.
+
+Shape is learned last (held-out shape accuracy 0.375 after a 700-iteration schedule, 0.84 after
+the config's 1200), so this test trains the full schedule: about 7 minutes on 2 CPU cores."""
 import os.path as osp
 
 import pytest
+import torch
 
 from vidrd.apis.metric_ordering import shapes_metric_ordering
 from vidrd.apis.run_config import build_runner, load_config
@@ -11,15 +15,21 @@ from vidrd.evaluation.feature_extractors.shapes_classifier import train_shapes_c
 from vidrd.registry import DATASETS
 
 TINY = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'vidrd_tiny_shapes.py')
-ITERATIONS = 500
+
+
+@pytest.fixture
+def all_threads():
+    """This model is big enough to gain from a second thread (tests default to one)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.slow
-def test_short_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path):
+def test_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path, all_threads):
     options = {
-        'train_cfg.max_iters': ITERATIONS,
-        'param_scheduler.1.end': ITERATIONS,
-        'default_hooks.checkpoint.interval': ITERATIONS,
+        'default_hooks.checkpoint.interval': 100_000,
         'default_hooks.logger.interval': 100,
         'custom_hooks': [dict(type='IterationSeedHook')],
         'test_dataloader.dataset.num_samples': 32,
@@ -32,9 +42,9 @@ def test_short_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path):
     metrics = runner.test()
     print(metrics)
     # chance: 1/4 for colour and direction, 1/3 for shape
-    assert metrics['shapes/color'] >= 0.6, metrics
-    assert metrics['shapes/direction'] >= 0.5, metrics
-    assert metrics['shapes/shape'] >= 0.5, metrics
+    assert metrics['shapes/color'] >= 0.8, metrics
+    assert metrics['shapes/direction'] >= 0.8, metrics
+    assert metrics['shapes/shape'] >= 0.6, metrics
 
     data_cfg = dict(cfg.train_dataloader.dataset, pipeline=[])
     classifier = str(tmp_path / 'shapes_classifier.safetensors')
