@@ -69,3 +69,18 @@ def test_export_loads_without_the_pretrained_folders(reference_dir, tiny_clip_to
         load_generation_model(config, checkpoint)
     with pytest.raises(ValueError, match='standalone export'):
         load_generation_model(config)
+
+
+def test_export_of_the_tiny_config_keeps_its_word_tokenizer(tiny_config_options, tmp_path):
+    tiny = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'vidrd_tiny_shapes.py')
+    model = load_generation_model(tiny, cfg_options=tiny_config_options)
+    checkpoint = str(tmp_path / 'all.safetensors')
+    save_state_dict_atomic(dict(model.state_dict()), checkpoint)
+    export_standalone_model(tiny, checkpoint, str(tmp_path / 'out'),
+                            cfg_options=tiny_config_options)
+    loaded = load_generation_model(str(tmp_path / 'out' / 'config.py'),
+                                   str(tmp_path / 'out' / 'model.safetensors'))
+    prompts = ['a red circle moving left', 'a blue square moving up']
+    assert torch.equal(loaded.text_encoder.tokenizer(prompts), model.text_encoder.tokenizer(prompts))
+    torch.testing.assert_close(loaded.generate(prompts, seed=1), model.generate(prompts, seed=1),
+                               rtol=0, atol=0)
