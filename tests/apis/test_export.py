@@ -81,6 +81,7 @@ def test_export_of_the_tiny_config_keeps_its_word_tokenizer(tiny_config_options,
     loaded = load_generation_model(str(tmp_path / 'out' / 'config.py'),
                                    str(tmp_path / 'out' / 'model.safetensors'))
     prompts = ['a red circle moving left', 'a blue square moving up']
-    assert torch.equal(loaded.text_encoder.tokenizer(prompts), model.text_encoder.tokenizer(prompts))
+    assert torch.equal(loaded.text_encoder.tokenizer(prompts),
+                       model.text_encoder.tokenizer(prompts))
     torch.testing.assert_close(loaded.generate(prompts, seed=1), model.generate(prompts, seed=1),
                                rtol=0, atol=0)
