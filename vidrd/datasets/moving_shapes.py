@@ -252,7 +252,7 @@ class MovingShapesDataset(BaseDataset):
             low_y = extent / 2 + (travel if uy < 0 else 0)
             high_y = height - extent / 2 - (travel if uy > 0 else 0)
             start = (float(rng.uniform(low_x, high_x)), float(rng.uniform(low_y, high_y)))
-            if self.start == 'center':
+            if self.start == 'center':  # drawn anyway: later clips keep start='random''s draws
                 start = (width / 2.0, height / 2.0)
             data_list.append(dict(
                 color=color, shape=shape, direction=direction,

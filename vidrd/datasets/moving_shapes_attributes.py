@@ -190,6 +190,8 @@ def measure_attributes(video, palette: Optional[Dict[str, Sequence[int]]] = None
                        background: Optional[Sequence[float]] = None,
                        threshold: float = 0.25, min_motion: float = 1.0) -> Dict:
     """``dict(color, shape, direction, motion=(dx, dy), foreground_fraction)`` of a video."""
+    if background is None:  # once, for both masks
+        background = estimate_background(video_to_frames(video))
     masks = foreground_masks(video, background, threshold)
     return dict(color=measure_color(video, palette, masks),
                 shape=measure_shape(video, background=background, threshold=threshold),
