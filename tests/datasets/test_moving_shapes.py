@@ -117,3 +117,63 @@ def test_warns_when_a_flip_would_leak_heldout_combinations(monkeypatch):
     assert len(warnings) == 1 and 'held-out' in warnings[0]
     MovingShapesDataset(num_samples=4, pipeline=[dict(type='RandomHorizontalFlip', prob=0.0)])
     assert len(warnings) == 1
+
+
+def window_dataset(**kwargs):
+    options = dict(num_samples=400, num_frames=8, size=24, extent_range=(0.33, 0.33),
+                   travel_range=(0.375, 0.375), start='window', wrap=True, seed=4)
+    return MovingShapesDataset(**dict(options, **kwargs))
+
+
+def test_window_clips_start_anywhere_on_the_torus():
+    dataset = window_dataset(window_weights=None)
+    starts = np.array([dataset.get_data_info(i)['start_center'] for i in range(len(dataset))])
+    horizontal = np.array([dataset.get_data_info(i)['direction'] in ('left', 'right')
+                           for i in range(len(dataset))])
+    # on the centre line across the motion, anywhere along it
+    assert np.all(starts[horizontal, 1] == 12.0) and np.all(starts[~horizontal, 0] == 12.0)
+    assert np.histogram(starts[horizontal, 0], bins=4, range=(0, 24))[0].min() > 30
+    # a shape crossing an edge shows the same number of pixels, split across the two edges
+    crossing = [i for i in range(len(dataset)) if dataset.get_data_info(i)['direction'] == 'left'
+                and dataset.centers(dataset.get_data_info(i))[-1][0] < 4]
+    frames = dataset.render(crossing[0])
+    counts = frames.any(axis=-1).sum(axis=(1, 2))
+    assert counts.max() - counts.min() <= 8 and frames[-1, :, -1].any()
+    # on the latent grid: offsets are whole multiples of the step
+    grid = window_dataset(window_weights=None, offset_step=3)
+    along = np.array([grid.get_data_info(i)['start_center'] for i in range(len(grid))])
+    assert set(np.unique(along)) == set(range(0, 24, 3))  # every grid position, only those
+
+
+def test_window_weights_pick_consecutive_clips_and_lanes_separate_directions():
+    dataset = window_dataset(window_weights=(2, 1, 0), lane=0.25)
+    lanes = dict(left=(None, 6.0), right=(None, 18.0), up=(18.0, None), down=(6.0, None))
+    offsets = []
+    for idx in range(len(dataset)):
+        info = dataset.get_data_info(idx)
+        (x, y), (lane_x, lane_y) = info['start_center'], lanes[info['direction']]
+        assert (lane_x is None or x == lane_x) and (lane_y is None or y == lane_y)
+        along = x if lane_x is None else y
+        sign = 1 if info['direction'] in ('right', 'down') else -1
+        offsets.append(round(((along - 12.0) * sign) % 24 / info['travel']))
+    counts = np.bincount(offsets, minlength=3)
+    assert counts[2] == 0 and 1.6 < counts[0] / counts[1] < 2.5  # the weights 2 : 1 : 0
+    # the last frame of window k is where window k + 1 starts
+    info = dataset.get_data_info(0)
+    centres = dataset.centers(info)
+    assert np.linalg.norm(centres[-1] - centres[0]) == pytest.approx(info['travel'])
+
+
+def test_window_configuration_errors():
+    with pytest.raises(ValueError, match='wrap=True'):
+        MovingShapesDataset(start='window')
+    with pytest.raises(ValueError, match=r'\(0, 0.5\]'):
+        MovingShapesDataset(wrap=True, extent_range=(0.6, 0.6))
+    with pytest.raises(ValueError, match='window_weights'):
+        MovingShapesDataset(start='window', wrap=True, window_weights=(0, 0))
+    with pytest.raises(ValueError, match='offset_step'):
+        MovingShapesDataset(start='window', wrap=True, offset_step=-1)
+    # with wrap a clip may travel farther than the frame allows without it, from anywhere
+    far = MovingShapesDataset(num_samples=8, wrap=True, extent_range=(0.4, 0.4),
+                              travel_range=(0.8, 0.8))
+    assert all(far.render(i).any(axis=-1).sum() > 0 for i in range(8))

@@ -1,7 +1,10 @@
 """MovingShapes: the embedded dataset, generated in memory (no files, no downloads).
 
 Each clip shows one coloured shape (circle, square, triangle) sliding in a straight line
-(left, right, up, down) over a plain background, captioned "a red circle moving left". Every
+(left, right, up, down) over a plain background, captioned "a red circle moving left". With
+``wrap=True`` the frame is a torus (a shape leaving one edge re-enters at the opposite one), and
+``start='window'`` cuts clips at random offsets of an endless trajectory, as real video datasets
+are sampled, so a model learns to continue a clip from wherever the last one ended. Every
 clip is a pure function of (seed, index), so the dataset is deterministic and needs no storage.
 Some colour x shape x direction combinations are held out of the training split: a model that
 generates them has composed attributes it never saw together. ``attributes(idx)`` gives the
@@ -44,10 +47,14 @@ DEFAULT_HELDOUT = (
 
 
 def shape_mask(shape: str, height: int, width: int, cx: float, cy: float,
-               extent: float) -> np.ndarray:
+               extent: float, wrap: bool = False) -> np.ndarray:
     """Boolean (H, W) mask of a shape ``extent`` pixels wide and tall centred at (cx, cy)
-    (pixel-edge coordinates; a pixel is in when its centre is)."""
+    (pixel-edge coordinates; a pixel is in when its centre is). ``wrap``: the frame is a torus,
+    so a shape across an edge shows its part beyond it at the opposite edge."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    if wrap:  # each pixel's nearest copy around the centre
+        x = cx + (x - cx + width / 2.0) % width - width / 2.0
+        y = cy + (y - cy + height / 2.0) % height - height / 2.0
     r = extent / 2.0
     if shape == 'circle':
         return (x - cx) ** 2 + (y - cy) ** 2 <= r * r
@@ -60,13 +67,15 @@ def shape_mask(shape: str, height: int, width: int, cx: float, cy: float,
 
 
 def render_clip(shape: str, color: Sequence[int], background: Sequence[int],
-                centers: np.ndarray, extent: float, size: Tuple[int, int]) -> np.ndarray:
+                centers: np.ndarray, extent: float, size: Tuple[int, int],
+                wrap: bool = False) -> np.ndarray:
     """uint8 (F, H, W, 3) clip of the shape at ``centers`` (F, 2) = (x, y) per frame."""
     height, width = size
     frames = np.empty((len(centers), height, width, 3), dtype=np.uint8)
     frames[:] = np.asarray(background, dtype=np.uint8)
     for frame, (cx, cy) in zip(frames, centers):
-        frame[shape_mask(shape, height, width, cx, cy, extent)] = np.asarray(color, np.uint8)
+        frame[shape_mask(shape, height, width, cx, cy, extent, wrap)] = np.asarray(color,
+                                                                                  np.uint8)
     return frames
 
 
@@ -95,10 +104,28 @@ class MovingShapesDataset(BaseDataset):
         background: a name from ``BACKGROUNDS`` or RGB.
         extent_range: the shape's width / height, as a fraction of the shorter frame side.
         travel_range: how far the shape moves over the clip, as a fraction of the frame side
-            along the motion; ``extent + travel <= 1`` so the shape never leaves the frame.
-        start: ``'random'``: the start is drawn so that the whole path stays inside the frame;
+            along the motion; without ``wrap``, ``extent + travel <= 1`` so the shape never
+            leaves the frame.
+        start: ``'random'``: the start is drawn so that the whole path stays inside the frame
+            (anywhere, with ``wrap``);
             ``'center'``: every clip starts at the frame centre, so a clip's layout follows from
-            its caption alone (then ``extent + 2 * travel <= 1``).
+            its caption alone (then ``extent + 2 * travel <= 1``);
+            ``'window'`` (needs ``wrap``): the clip is a window of an endless trajectory that
+            starts at the frame centre (on the centre line across the motion): its k-th clip
+            (offset ``k * travel``) with k drawn by ``window_weights``, or, with
+            ``window_weights=None``, a window at a uniformly random offset.
+        wrap: the frame is a torus: a shape leaving one edge re-enters at the opposite one.
+        lane: with ``start='center'`` or ``'window'``, the trajectory runs this fraction of the
+            frame to one side of the centre line, each direction in its own lane (like traffic:
+            left in the upper lane, right in the lower one, up on the right, down on the left),
+            so where a shape is tells which way it goes on; 0 = on the centre lines.
+        window_weights: with ``start='window'``, the relative frequencies of a trajectory's
+            first, second, ... clip; None: any offset (docs/long_videos_on_the_demo.md compares
+            them).
+        offset_step: with ``window_weights=None``, offsets are whole multiples of this many
+            pixels (0: any). The autoencoder's pixel-shuffle factor puts every clip at the same
+            sub-pixel phase of the latent grid as the first window, which keeps shapes as easy
+            to learn as there.
         split: ``'train'`` (all combinations but the held-out ones), ``'heldout'`` or ``'all'``.
         heldout: held-out (colour, shape, direction) triples, or an int: that many triples drawn
             with ``seed``. Triples using attributes not configured are dropped.
@@ -124,6 +151,10 @@ class MovingShapesDataset(BaseDataset):
                  extent_range: Sequence[float] = (0.3, 0.4),
                  travel_range: Sequence[float] = (0.35, 0.55),
                  start: str = 'random',
+                 wrap: bool = False,
+                 lane: float = 0.0,
+                 window_weights: Optional[Sequence[float]] = (1.0, 1.0, 1.0),
+                 offset_step: float = 0.0,
                  split: str = 'train',
                  heldout: Union[int, Sequence[Sequence[str]]] = DEFAULT_HELDOUT,
                  caption_template: str = 'a {color} {shape} moving {direction}',
@@ -150,16 +181,32 @@ class MovingShapesDataset(BaseDataset):
                                  f'choose from {tuple(DIRECTIONS)}')
         if split not in ('train', 'heldout', 'all'):
             raise ValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}")
-        if max(extent_range) + max(travel_range) > 1.0 or min(extent_range) <= 0:
+        if wrap and not 0 < min(extent_range) <= max(extent_range) <= 0.5:
+            raise ValueError(f'with wrap=True, extent_range {extent_range} must be in (0, 0.5] of '
+                             'the frame (a larger shape would touch itself around the torus)')
+        if not wrap and (max(extent_range) + max(travel_range) > 1.0 or min(extent_range) <= 0):
             raise ValueError(f'extent_range {extent_range} + travel_range {travel_range} must stay '
-                             'within 1 so the shape never leaves the frame')
-        if start not in ('random', 'center'):
-            raise ValueError(f"start must be 'random' or 'center', got {start!r}")
-        if start == 'center' and max(extent_range) + 2 * max(travel_range) > 1.0:
+                             'within 1 so the shape never leaves the frame (or set wrap=True)')
+        if start not in ('random', 'center', 'window'):
+            raise ValueError(f"start must be 'random', 'center' or 'window', got {start!r}")
+        if start == 'window' and not wrap:
+            raise ValueError("start='window' cuts clips from an endless trajectory: set wrap=True")
+        if window_weights is not None and (not len(window_weights) or min(window_weights) < 0
+                                           or sum(window_weights) <= 0):
+            raise ValueError(f'window_weights must be non-negative with a positive sum (or None: '
+                             f'any offset), got {window_weights}')
+        if offset_step < 0:
+            raise ValueError(f'offset_step must be >= 0 pixels, got {offset_step}')
+        if start == 'center' and not wrap and max(extent_range) + 2 * max(travel_range) > 1.0:
             raise ValueError(f'with start="center", extent_range {extent_range} + 2 x '
                              f'travel_range {travel_range} must stay within 1 so the shape never '
                              'leaves the frame')
         self.start = start
+        self.wrap = wrap
+        self.lane = float(lane)
+        self.offset_step = float(offset_step)
+        self.window_weights = (None if window_weights is None else
+                               np.asarray(window_weights, float) / sum(window_weights))
         self.num_samples = num_samples
         self.num_frames = num_frames
         self.shapes = tuple(shapes)
@@ -251,9 +298,21 @@ class MovingShapesDataset(BaseDataset):
             high_x = width - extent / 2 - (travel if ux > 0 else 0)
             low_y = extent / 2 + (travel if uy < 0 else 0)
             high_y = height - extent / 2 - (travel if uy > 0 else 0)
+            if self.wrap:  # the frame wraps: any start keeps the shape whole
+                low_x, high_x, low_y, high_y = 0.0, float(width), 0.0, float(height)
             start = (float(rng.uniform(low_x, high_x)), float(rng.uniform(low_y, high_y)))
-            if self.start == 'center':  # drawn anyway: later clips keep start='random''s draws
-                start = (width / 2.0, height / 2.0)
+            if self.start != 'random':  # drawn anyway: later clips keep start='random''s draws
+                # the lane: the direction turned a quarter (left -> up, up -> right, ...)
+                start = (width / 2.0 - uy * self.lane * width,
+                         height / 2.0 + ux * self.lane * height)
+            if self.start == 'window':
+                if self.window_weights is None:  # anywhere on a lap
+                    offset = float(rng.uniform(0.0, side))
+                    if self.offset_step:
+                        offset = self.offset_step * (offset // self.offset_step)
+                else:
+                    offset = rng.choice(len(self.window_weights), p=self.window_weights) * travel
+                start = ((start[0] + ux * offset) % width, (start[1] + uy * offset) % height)
             data_list.append(dict(
                 color=color, shape=shape, direction=direction,
                 caption=self.caption_of(color, shape, direction),
@@ -262,7 +321,8 @@ class MovingShapesDataset(BaseDataset):
         return data_list
 
     def centers(self, info: dict) -> np.ndarray:
-        """(F, 2) shape centres (x, y) of a clip, moving at constant speed."""
+        """(F, 2) shape centres (x, y) of a clip, moving at constant speed (with ``wrap``, not
+        reduced modulo the frame: rendering wraps them)."""
         ux, uy = DIRECTIONS[info['direction']]
         steps = np.linspace(0.0, 1.0, self.num_frames) if self.num_frames > 1 else np.zeros(1)
         x0, y0 = info['start_center']
@@ -270,15 +330,15 @@ class MovingShapesDataset(BaseDataset):
 
     def render(self, idx: int) -> np.ndarray:
         """uint8 (F, H, W, 3) frames of clip ``idx``."""
-        info = self.get_data_info(idx)
+        return self._render(self.get_data_info(idx))
+
+    def _render(self, info: dict) -> np.ndarray:
         return render_clip(info['shape'], self.palette[info['color']], self.background,
-                           self.centers(info), info['extent'], self.size)
+                           self.centers(info), info['extent'], self.size, self.wrap)
 
     def prepare_data(self, idx: int):
         info = self.get_data_info(idx)
-        info['frames'] = render_clip(info['shape'], self.palette[info['color']],
-                                     self.background, self.centers(info), info['extent'],
-                                     self.size)
+        info['frames'] = self._render(info)
         info['ori_shape'] = info['img_shape'] = self.size
         return self.pipeline(info)
 

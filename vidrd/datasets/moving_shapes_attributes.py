@@ -6,6 +6,11 @@ which shape is it, and which way does it move? Compare with ``MovingShapesDatase
 - Foreground: pixels farther than ``threshold`` (RGB distance in [0, 1] units) from the
   background colour, estimated as the median colour of the frame borders; per frame only the
   largest connected blob is kept, so speckles of a noisy sample do not move the measurements.
+- Frames are read as a torus, so a shape that leaves one edge and re-enters at the opposite one
+  (``MovingShapesDataset(wrap=True)``) is measured whole: positions are circular means, blobs
+  are found and outlined with the frame rolled to put the shape in the middle. For a shape
+  inside the frame this is the plain measurement (a circular mean of a symmetric blob is its
+  centre; all positions shift alike for any blob).
 - Colour: circular mean of the foreground pixels' hue (weighted by saturation), nearest hue of the
   palette. Palette colours must be saturated (white / gray have no hue).
 - Shape: on a tighter mask, edges at half the blob's peak distance from the background (so a
@@ -13,9 +18,9 @@ which shape is it, and which way does it move? Compare with ``MovingShapesDatase
   into a disc): a triangle (apex up) has a quarter of its pixels above the middle row of its
   bounding box, a circle or a square half; then the fill ratio of the bounding box tells the
   square (1) from the circle (pi/4 ~ 0.785). Medians over frames, split at the midpoints.
-- Direction: least-squares line through the blob centroids over time; the displacement over the
-  clip along the dominant axis gives left / right / up / down, or ``'none'`` below
-  ``min_motion`` pixels.
+- Direction: least-squares line through the blob centroids over time (unwrapped across the
+  edges); the displacement over the clip along the dominant axis gives left / right / up /
+  down, or ``'none'`` below ``min_motion`` pixels.
 
 Videos are torch tensors (3, F, H, W) in [-1, 1] (as the model generates them) or numpy arrays
 (F, H, W, 3), uint8 or float in [0, 1].
@@ -56,11 +61,50 @@ def estimate_background(frames: np.ndarray) -> np.ndarray:
     return np.median(border, axis=0)
 
 
+def circular_centroid(mask: np.ndarray) -> Optional[Tuple[float, float]]:
+    """(x, y) of a boolean (H, W) mask's pixel centres as circular means on the torus of the
+    frame, in [0, W) x [0, H); ``None`` for an empty mask."""
+    rows, cols = np.nonzero(mask)
+    if len(cols) == 0:
+        return None
+    centre = []
+    for coords, period in ((cols, mask.shape[1]), (rows, mask.shape[0])):
+        angle = 2.0 * math.pi * (coords + 0.5) / period
+        mean = math.atan2(np.sin(angle).mean(), np.cos(angle).mean())
+        centre.append((mean / (2.0 * math.pi) * period - 0.5) % period)
+    return centre[0], centre[1]
+
+
+def _middle_shift(mask: np.ndarray) -> Tuple[int, int]:
+    """(rows, cols) to ``np.roll`` a mask by so that its circular centroid is in the middle."""
+    centre = circular_centroid(mask)
+    if centre is None:
+        return 0, 0
+    height, width = mask.shape
+    return int(round((height - 1) / 2.0 - centre[1])), int(round((width - 1) / 2.0 - centre[0]))
+
+
+def centred_masks(masks: np.ndarray) -> np.ndarray:
+    """(F, H, W) masks each rolled to put its blob in the middle of the frame (a shape split
+    across an edge becomes whole)."""
+    return np.stack([np.roll(m, _middle_shift(m), axis=(0, 1)) for m in masks])
+
+
+def _largest_blob(mask: np.ndarray) -> np.ndarray:
+    shift = _middle_shift(mask)
+    rolled = np.roll(mask, shift, axis=(0, 1))
+    labels, count = ndimage.label(rolled)
+    if count > 1:
+        sizes = ndimage.sum(rolled, labels, index=np.arange(1, count + 1))
+        rolled = labels == (1 + int(np.argmax(sizes)))
+    return np.roll(rolled, (-shift[0], -shift[1]), axis=(0, 1))
+
+
 def foreground_masks(video, background: Optional[Sequence[float]] = None,
                      threshold: float = 0.25, relative: float = 0.0) -> np.ndarray:
-    """Boolean (F, H, W): the largest blob differing from the background in each frame by
-    more than ``threshold``, and by more than ``relative`` times the frame's largest
-    difference."""
+    """Boolean (F, H, W): the largest blob (on the torus) differing from the background in
+    each frame by more than ``threshold``, and by more than ``relative`` times the frame's
+    largest difference."""
     frames = video_to_frames(video)
     bg = estimate_background(frames) if background is None else np.asarray(background, float)
     if bg.max() > 1.0:  # given as 0..255
@@ -68,12 +112,7 @@ def foreground_masks(video, background: Optional[Sequence[float]] = None,
     distance = np.linalg.norm(frames - bg, axis=-1)
     peak = distance.max(axis=(1, 2), keepdims=True)
     masks = distance > np.maximum(threshold, relative * peak)
-    for mask in masks:
-        labels, count = ndimage.label(mask)
-        if count > 1:
-            sizes = ndimage.sum(mask, labels, index=np.arange(1, count + 1))
-            mask[:] = labels == (1 + int(np.argmax(sizes)))
-    return masks
+    return np.stack([_largest_blob(mask) for mask in masks])
 
 
 def _hue_saturation(rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -146,29 +185,40 @@ def measure_shape(video, masks: Optional[np.ndarray] = None,
         masks = foreground_masks(video, background, threshold, relative=SHAPE_EDGE)
     if not masks.any():
         return None
+    masks = centred_masks(masks)  # bounding boxes of whole shapes
     if float(np.nanmedian(top_fractions(masks))) < TRIANGLE_TOP_SPLIT:
         return 'triangle'
     return 'square' if float(np.nanmedian(fill_ratios(masks))) >= SQUARE_CIRCLE_SPLIT else 'circle'
 
 
+def shape_centroids(masks: np.ndarray) -> np.ndarray:
+    """(F, 2) circular centroids (x, y) of the masks, NaN where a frame has no foreground."""
+    centres = [circular_centroid(mask) for mask in masks]
+    return np.array([(np.nan, np.nan) if c is None else c for c in centres], dtype=np.float64)
+
+
+def wrapped_difference(delta: np.ndarray, period: float) -> np.ndarray:
+    """The shortest signed displacement on a circle of ``period``: into [-period/2, period/2)."""
+    return (np.asarray(delta) + period / 2.0) % period - period / 2.0
+
+
 def measure_motion(video, masks: Optional[np.ndarray] = None) -> Optional[Tuple[float, float]]:
     """(dx, dy) in pixels over the clip, from a least-squares line through the foreground
-    centroids (x right, y down); ``None`` with fewer than two frames showing a foreground."""
+    centroids (x right, y down; unwrapped across the frame edges); ``None`` with fewer than two
+    frames showing a foreground."""
     masks = foreground_masks(video) if masks is None else masks
-    times, xs, ys = [], [], []
-    for t, mask in enumerate(masks):
-        rows, cols = np.nonzero(mask)
-        if len(cols):
-            times.append(t)
-            xs.append(cols.mean())
-            ys.append(rows.mean())
+    centres = shape_centroids(masks)
+    times = np.nonzero(~np.isnan(centres[:, 0]))[0]
     if len(times) < 2:
         return None
-    times = np.asarray(times, float)
+    height, width = masks.shape[1:]
     span = len(masks) - 1
-    slope_x = np.polyfit(times, xs, 1)[0]
-    slope_y = np.polyfit(times, ys, 1)[0]
-    return float(slope_x * span), float(slope_y * span)
+    motion = []
+    for axis, period in ((0, width), (1, height)):
+        steps = wrapped_difference(np.diff(centres[times, axis]), period)
+        path = np.concatenate([[0.0], np.cumsum(steps)])  # unwrapped positions
+        motion.append(float(np.polyfit(times.astype(float), path, 1)[0] * span))
+    return motion[0], motion[1]
 
 
 def measure_direction(video, min_motion: float = 1.0,
