@@ -9,8 +9,12 @@ Stages (each logged with its wall time, all outputs under ``work_dir``):
    in-domain attribute accuracy, FVD and IS, sample videos (mp4 + gif); then check that FVD
    and IS rank real clips, the trained model and an untrained one in that order, on prompts
    of every combination;
-4. generate long videos clip after clip with Reuse and Diffuse (FNR + PNS + DSG);
-5. write ``report.md`` / ``report.json``: figures, timings and where everything is.
+4. generate long videos clip after clip with Reuse and Diffuse (FNR + PNS + DSG) and run the
+   paper's ablation (full, no FNR, no PNS, no DSG, independent clips; the sampler configs of
+   ``configs/ablations/tiny_shapes``) on the held-out prompts, scored with
+   ``LongVideoContinuity``, with a side-by-side video of one prompt under every row;
+5. write ``report.md`` / ``report.json``: figures, which of the paper's claims they support,
+   timings and where everything is.
 """
 import json
 import os
@@ -24,7 +28,7 @@ from .run_config import build_runner, load_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIG = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
-LONG_VIDEO_SAMPLER = osp.join(REPO, 'configs', 'ablations', 'vidrd_full.py')
+LONG_VIDEO_SAMPLERS = osp.join(REPO, 'configs', 'ablations', 'tiny_shapes')
 
 
 def _evaluator(classifier: str) -> list:
@@ -36,13 +40,14 @@ def _evaluator(classifier: str) -> list:
 
 def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
              classifier_iters: int = 300, long_video_prompts: int = 2,
-             long_video_clips: int = 3) -> Dict:
+             long_video_clips: int = 3, ablation_videos: int = 2) -> Dict:
     """Run every stage; return the report (also written to ``work_dir/report.json``)."""
     from vidrd.evaluation.feature_extractors.shapes_classifier import (
         evaluate_accuracy, train_shapes_classifier)
     from vidrd.registry import DATASETS
 
     from .generate import generate_long_video
+    from .long_video_ablation import load_sampler_configs, paper_claims, run_long_video_ablation
     from .metric_ordering import shapes_metric_ordering
     logger = get_logger()
     os.makedirs(work_dir, exist_ok=True)
@@ -78,10 +83,16 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
 
     model = runner.model
     model.eval()
-    prompts = list(runner.test_dataloader.dataset.heldout_prompts())[:long_video_prompts]
-    long_videos = generate_long_video(model, prompts, num_clips=long_video_clips, seed=0,
-                                      sampler_cfg=_sampler(LONG_VIDEO_SAMPLER, model),
-                                      out_dir=osp.join(work_dir, 'long_videos'))
+    heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
+    samplers = load_sampler_configs(LONG_VIDEO_SAMPLERS)
+    long_dir = osp.join(work_dir, 'long_videos')
+    ablation = run_long_video_ablation(model, heldout_prompts * ablation_videos, samplers,
+                                       num_clips=long_video_clips, seed=0,
+                                       strip=osp.join(long_dir, 'ablation_side_by_side'))
+    strip = ablation.pop('strip')
+    long_videos = generate_long_video(model, heldout_prompts[:long_video_prompts],
+                                      num_clips=long_video_clips, seed=0,
+                                      sampler_cfg=samplers['vidrd_full'], out_dir=long_dir)
     stage('long videos', t)
 
     report = dict(
@@ -93,22 +104,15 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
         feature_network_accuracy=classifier_accuracy,
         metric_ordering=ordering,
         chance={'color': 1 / 4, 'shape': 1 / 3, 'direction': 1 / 4},
-        heldout_prompts=list(runner.test_dataloader.dataset.heldout_prompts()),
+        heldout_prompts=heldout_prompts,
+        long_video_ablation=ablation, long_video_claims=paper_claims(ablation),
+        long_video_settings=dict(clips=long_video_clips, samplers=LONG_VIDEO_SAMPLERS,
+                                 videos_per_prompt=ablation_videos, side_by_side=strip),
         files=dict(checkpoints=runner.work_dir, test_videos=osp.join(runner.work_dir, 'videos'),
-                   long_videos=[v.files for v in long_videos], classifier=classifier_path))
+                   long_videos=[v.files for v in long_videos],
+                   ablation_side_by_side=strip['files'], classifier=classifier_path))
     _write_report(work_dir, report)
     return report
-
-
-def _sampler(path: str, model) -> dict:
-    """The full Reuse-and-Diffuse sampler at the tiny model's clip length and steps."""
-    from mmengine.config import Config
-    sampler = Config.fromfile(path).long_video_sampler.to_dict()
-    own = model.sampler
-    sampler.update(num_frames=own.num_frames, num_prompt_frames=own.num_frames // 2,
-                   num_inference_steps=own.num_inference_steps,
-                   guidance_scale=own.guidance_scale)
-    return sampler
 
 
 def _write_report(work_dir: str, report: Dict) -> None:
@@ -137,7 +141,35 @@ def _write_report(work_dir: str, report: Dict) -> None:
     ordering = report['metric_ordering']
     for name in ('real', 'trained', 'untrained'):
         lines.append(f"| {name} | {ordering[name]['FVD']:.2f} | {ordering[name]['IS']:.2f} |")
-    lines += ['', f"Ordered as expected: {ordering['ordered']}", '', '## Files', '']
+    lines += ['', f"Ordered as expected: {ordering['ordered']}", '']
+    lines += _ablation_lines(report)
+    lines += ['', '## Files', '']
     lines += [f'- {k}: {v}' for k, v in report['files'].items()]
     with open(osp.join(work_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def _ablation_lines(report: Dict) -> list:
+    settings, table = report['long_video_settings'], report['long_video_ablation']
+    strip = settings['side_by_side']
+    clips = settings['clips']
+    lines = ['## Long videos: the paper\'s ablation (held-out prompts)', '',
+             f"{clips} clips per video, {settings['videos_per_prompt']} videos per held-out "
+             f"prompt (seeds differ), sampler configs of "
+             f"`{osp.relpath(settings['samplers'], REPO)}`. Boundary jump ratio: the shape's "
+             'displacement across a clip boundary over the median step within a clip (1 = as '
+             'smooth as within a clip).', '',
+             '| sampler | boundary ratio | direction per clip | colour per clip | repeated | '
+             'reversed |', '|---|---|---|---|---|---|']
+    for name, row in table.items():
+        direction = ' / '.join(f"{row.get(f'direction_clip{i}', float('nan')):.2f}"
+                               for i in range(clips))
+        color = ' / '.join(f"{row.get(f'color_clip{i}', float('nan')):.2f}"
+                           for i in range(clips))
+        lines.append(f"| {name} | {row['boundary_ratio']:.2f} | {direction} | {color} | "
+                     f"{row['repeated_clips']} | {row['reversed_clips']} |")
+    lines += ['', f"Side by side ({', '.join(strip['columns'])}; prompt \"{strip['prompt']}\"): "
+              f"{strip['files']['mp4']}", '', '### What the table says about the paper\'s claims',
+              '']
+    lines += [f'- {claim}' for claim in report['long_video_claims']]
+    return lines
