@@ -1,6 +1,8 @@
 """The embedded default really learns: after the tiny config's training (the demo's, without its
 extras), videos generated for held-out prompts show the named colour, shape and direction far
-above chance, and FVD / IS rank real clips, the trained model and an untrained one in that order.
+above chance, FVD / IS rank real clips, the trained model and an untrained one in that order,
+and long videos of Reuse and Diffuse go on from clip to clip (the paper's effect) where
+independent clips jump.
 
 Shape is learned last (held-out shape accuracy 0.375 after a 700-iteration schedule, 0.84 after
 the config's 1200), so this test trains the full schedule: about 7 minutes on 2 CPU cores."""
@@ -9,12 +11,15 @@ import os.path as osp
 import pytest
 import torch
 
+from vidrd.apis.long_video_ablation import load_sampler_configs, run_long_video_ablation
 from vidrd.apis.metric_ordering import shapes_metric_ordering
 from vidrd.apis.run_config import build_runner, load_config
 from vidrd.evaluation.feature_extractors.shapes_classifier import train_shapes_classifier
 from vidrd.registry import DATASETS
 
-TINY = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'vidrd_tiny_shapes.py')
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+TINY = osp.join(CONFIGS, 'vidrd_tiny_shapes.py')
+TINY_SAMPLERS = osp.join(CONFIGS, 'ablations', 'tiny_shapes')
 
 
 @pytest.fixture
@@ -52,3 +57,15 @@ def test_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path, all_thre
                             out=classifier, iterations=150)
     table = shapes_metric_ordering(cfg, runner.model, classifier)
     assert table['ordered'] == dict(fvd=True, inception_score=True), table
+
+    # long videos of 3 clips, two per held-out prompt (two batches, two seeds)
+    samplers = load_sampler_configs(TINY_SAMPLERS, ['vidrd_full', 'independent_clips'])
+    prompts = runner.test_dataloader.dataset.heldout_prompts() * 2
+    ablation = run_long_video_ablation(runner.model.eval(), prompts, samplers, num_clips=3)
+    print(ablation)
+    full, independent = ablation['vidrd_full'], ablation['independent_clips']
+    assert full['boundary_ratio'] <= 1.5, full
+    assert full['direction_min_over_clips'] >= 0.9 and full['color_min_over_clips'] >= 0.9, full
+    assert full['repeated_clips'] == 0, full
+    assert independent['boundary_ratio'] >= 4.0, independent
+    assert full['boundary_ratio'] < independent['boundary_ratio']
