@@ -95,12 +95,14 @@ def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 
     starts = np.cumsum([0] + clip_lengths)
     # step t: frame t -> t + 1; a boundary runs from the last frame before a clip to its
     # first new frame
-    transitions = [range(b - 1, b + prompt_frames) for b in starts[1:-1]]
-    crossing = {t for steps in transitions for t in steps}
+    transitions = [list(range(b - 1, b + prompt_frames)) for b in starts[1:-1]]
+    crossing = {t for window in transitions for t in window}
     within = [d for t, d in enumerate(distances) if t not in crossing and not np.isnan(d)]
     median_step = float(np.median(within)) if within else float('nan')
-    jumps = [float(np.nanmax(distances[list(steps)])) if not np.all(np.isnan(
-        distances[list(steps)])) else float('nan') for steps in transitions]
+    jumps = []
+    for window in transitions:
+        found = distances[window][~np.isnan(distances[window])]
+        jumps.append(float(found.max()) if len(found) else float('nan'))
 
     clips = [slice(a, b) for a, b in zip(starts[:-1], starts[1:])]
     clip_directions = [measure_direction(frames[c], min_motion, masks[c]) for c in clips]
