@@ -13,6 +13,7 @@ frames are dropped from the output, around the full sampler's other settings: ho
 were chosen. One JSON line per row.
 """
 import argparse
+import copy
 import itertools
 import json
 import os.path as osp
@@ -51,7 +52,7 @@ def parse_args():
 
 def with_settings(sampler: dict, M=None, beta=None, alpha=None, drop=None) -> dict:
     """A copy of ``sampler`` with M, DSG's beta, PNS's alpha or ``drop_prompt_frames`` set."""
-    sampler = json.loads(json.dumps(sampler))
+    sampler = copy.deepcopy(sampler)
     if M is not None:
         sampler['num_prompt_frames'] = int(M)
     if drop is not None:

@@ -49,24 +49,17 @@ def generate_long_videos(model, prompts: Sequence[str], sampler_cfg, num_clips: 
     (the layout ``LongVideoContinuity`` reads): one long video
     of ``num_clips`` clips each, sampled in batches with ``sampler_cfg`` (a config or sampler)."""
     from vidrd.evaluation.metrics.long_video_continuity import clip_lengths_of
-    from vidrd.models.long_video import encode_prompts
 
     from .generate import build_sampler
     sampler = build_sampler(sampler_cfg)
-    height, width = model.resolution
-    factor = model.vae.spatial_compression
-    latent_shape = (model.vae.config['latent_channels'], height // factor, width // factor)
     lengths = clip_lengths_of(num_clips, sampler.num_frames, sampler.num_prompt_frames,
                               sampler.drop_prompt_frames)
     shown = 0 if sampler.drop_prompt_frames else sampler.num_prompt_frames
     samples = []
     for start in range(0, len(prompts), batch_size):
         batch = list(prompts[start:start + batch_size])
-        cond, uncond = encode_prompts(model.text_encoder, batch, model.negative_prompt)
-        out = sampler.sample(model.unet, model.sampling_scheduler, cond, uncond,
-                             latent_shape=latent_shape, num_clips=num_clips, seed=seed + start,
-                             decode_fn=model.vae.decode_video)
-        for caption, video in zip(batch, out.video.clamp(-1, 1).cpu()):
+        videos = model.generate(batch, num_clips=num_clips, seed=seed + start, sampler=sampler)
+        for caption, video in zip(batch, videos.cpu()):
             samples.append(dict(video=video, caption=caption, clip_lengths=lengths,
                                 prompt_frames=shown))
     return samples

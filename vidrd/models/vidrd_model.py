@@ -185,14 +185,16 @@ class VidRD(BaseModel):
     @torch.no_grad()
     def generate(self, prompts: Sequence[str], num_clips: Optional[int] = None,
                  resolution: Optional[Sequence[int]] = None, seed: Optional[int] = None,
-                 **sampler_kwargs) -> torch.Tensor:
+                 sampler=None, **sampler_kwargs) -> torch.Tensor:
         """Videos (B, 3, num_clips * N, H, W) in [-1, 1] for ``prompts`` (one per video), N
-        frames per clip (the sampler's ``num_frames``; fewer if it drops prompt frames)."""
+        frames per clip (the sampler's ``num_frames``; fewer if it drops prompt frames).
+        ``sampler``: a built long-video sampler to use instead of the model's own (an
+        ablation row)."""
         height, width = resolution or self.resolution
         factor = self.vae.spatial_compression
         cond, uncond = encode_prompts(self.text_encoder, list(prompts), self.negative_prompt)
         latent_channels = self.vae.config['latent_channels']
-        out = self.sampler.sample(
+        out = (sampler or self.sampler).sample(
             self.unet, self.sampling_scheduler, cond, uncond,
             latent_shape=(latent_channels, height // factor, width // factor),
             num_clips=num_clips or self.num_clips,
