@@ -20,6 +20,8 @@ setup(
         'imageio>=2.30',
         'pillow',
         'tqdm',
+        'scenedetect>=0.6.4',  # shot detection for tools/data/segment_videos.py
+        'pyarrow',  # LAION-style parquet tables
     ],
     extras_require={
         'tests': ['pytest>=7', 'pytorch-fid==0.3.0'],

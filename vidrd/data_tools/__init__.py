@@ -1,0 +1,13 @@
+"""Producing VidRD's training data (the paper's composition, Sec. 3.4): the logic behind
+``tools/data/*.py`` and ``tools/analysis/browse_dataset.py``.
+
+- :mod:`.segmenting`: shot detection with PySceneDetect -> segments file (``SEGMENTS_FORMAT``).
+- :mod:`.captioning`: a local transformers vision-language model captions each segment from key
+  frames -> caption file (``CAPTION_FORMAT``, JSONL ``id,caption``).
+- :mod:`.converters`: Kinetics CSVs, LAION-style tables, WebVid column checks.
+- :mod:`.checking`: decode every sample of a config's dataset, report bad ones, write a cleaned
+  annotation.
+- :mod:`.browsing`: a grid video of samples after the pipeline, with their captions.
+
+Every step that writes as it goes is resumable (:mod:`.appendable_files`).
+"""
