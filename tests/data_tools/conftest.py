@@ -50,3 +50,83 @@ def cut_videos():
     """The helpers above, as attributes."""
     return types.SimpleNamespace(scene_frames=scene_frames, write_cut_video=write_cut_video,
                                  write_csv=write_csv)
+
+
+# --- tiny random vision-language models (BLIP-2, LLaVA) saved to folders ---------------------
+VLM_WORDS = ('a the person video of is this in one sentence describe it cooking dancing '
+             'question answer what : . , user assistant').split()
+SPECIAL_TOKENS = ['<pad>', '<unk>', '<s>', '</s>', '<image>']
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] }} : {% for item in message['content'] %}"
+    "{% if item['type'] == 'image' %}<image> {% else %}{{ item['text'] }} {% endif %}"
+    "{% endfor %}{% endfor %}{% if add_generation_prompt %}assistant :{% endif %}")
+
+
+def tiny_tokenizer():
+    """A word-level fast tokenizer over ``VLM_WORDS`` plus 40 filler words (w0 .. w39)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    words = SPECIAL_TOKENS + list(VLM_WORDS) + [f'w{i}' for i in range(40)]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>'))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.decoder = decoders.WordPiece()
+    backend.add_special_tokens(SPECIAL_TOKENS)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token='<unk>',
+                                   pad_token='<pad>', bos_token='<s>', eos_token='</s>')
+
+
+def save_tiny_blip2(folder) -> str:
+    """Blip2ForConditionalGeneration (ViT, Q-Former, OPT: width 16, 1 layer) + processor."""
+    import torch
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor,
+                              BlipImageProcessor)
+    tokenizer = tiny_tokenizer()
+    vocab = len(tokenizer)
+    small = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    config = Blip2Config(
+        vision_config=dict(small, image_size=32, patch_size=8),
+        qformer_config=dict(small, encoder_hidden_size=16, vocab_size=vocab),
+        text_config=dict(model_type='opt', vocab_size=vocab, hidden_size=16, ffn_dim=32,
+                         num_hidden_layers=1, num_attention_heads=2, word_embed_proj_dim=16,
+                         max_position_embeddings=128, bos_token_id=2, eos_token_id=3,
+                         pad_token_id=0, init_std=0.5),
+        num_query_tokens=4, image_token_index=tokenizer.convert_tokens_to_ids('<image>'))
+    torch.manual_seed(0)
+    Blip2ForConditionalGeneration(config).save_pretrained(folder)
+    Blip2Processor(image_processor=BlipImageProcessor(size=dict(height=32, width=32)),
+                   tokenizer=tokenizer, num_query_tokens=4).save_pretrained(folder)
+    return str(folder)
+
+
+def save_tiny_llava(folder) -> str:
+    """LlavaForConditionalGeneration (CLIP vision, Llama: width 16, 1 layer) + processor with a
+    chat template."""
+    import torch
+    from transformers import (CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration,
+                              LlavaProcessor)
+    tokenizer = tiny_tokenizer()
+    config = LlavaConfig(
+        vision_config=dict(model_type='clip_vision_model', hidden_size=16, intermediate_size=32,
+                           num_hidden_layers=1, num_attention_heads=2, image_size=32,
+                           patch_size=8, projection_dim=16),
+        text_config=dict(model_type='llama', vocab_size=len(tokenizer), hidden_size=16,
+                         intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=2, max_position_embeddings=256, bos_token_id=2,
+                         eos_token_id=3, pad_token_id=0, initializer_range=0.5),
+        image_token_index=tokenizer.convert_tokens_to_ids('<image>'), vision_feature_layer=-1,
+        vision_feature_select_strategy='default')
+    torch.manual_seed(0)
+    LlavaForConditionalGeneration(config).save_pretrained(folder)
+    LlavaProcessor(image_processor=CLIPImageProcessor(size=dict(shortest_edge=32),
+                                                      crop_size=dict(height=32, width=32)),
+                   tokenizer=tokenizer, patch_size=8, vision_feature_select_strategy='default',
+                   num_additional_image_tokens=1,
+                   chat_template=LLAVA_CHAT_TEMPLATE).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope='session')
+def tiny_vlm_dirs(tmp_path_factory):
+    """{'blip2': folder, 'llava': folder} of tiny random models with their processors."""
+    root = tmp_path_factory.mktemp('tiny_vlms')
+    return dict(blip2=save_tiny_blip2(root / 'blip2'), llava=save_tiny_llava(root / 'llava'))

@@ -1,0 +1,330 @@
+"""Caption videos or their segments with a vision-language model from a local folder, writing
+the caption file ``ActionRecognitionDataset`` reads (``CAPTION_FORMAT``: JSONL ``id,caption``).
+
+The paper describes action-recognition clips with a language model (MiniGPT-4) whose prompt
+carries the class label. Here any transformers model that ``AutoModelForImageTextToText`` and
+``AutoProcessor`` load from a folder does it (BLIP-2, the LLaVA family, ...): ``K`` key frames,
+evenly spread over the segment, are tiled into one image; the prompt template may name the label
+(``{label}``, from an action-recognition annotation) and is wrapped in the model's chat template
+when its processor has one. Greedy decoding, so a caption depends on its item only.
+
+Items are the rows of a segments file (id ``segment_id``) plus the videos it does not name (id
+``video_id``), exactly the ids ``ActionRecognitionDataset`` looks captions up by. Captions are
+appended batch by batch; a re-run skips the ids already written (after cutting a partially
+written last line), so a killed run loses nothing and duplicates nothing. Shard ``k`` of ``n``
+(``--num-shards`` / ``--shard-id``, by default torchrun's ``WORLD_SIZE`` / ``RANK``) captions
+every ``n``-th item into its own part file; the shard that completes the set merges the parts into
+the output, in item order.
+"""
+import json
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from vidrd.datasets.action_recognition_dataset import SEGMENTS_FORMAT, humanize_class_name
+from vidrd.datasets.annotations import read_table
+from vidrd.datasets.video_io import probe_video, read_video
+from vidrd.utils.logging import get_logger
+from .appendable_files import (append_lines, drop_partial_last_line, read_jsonl_records,
+                               write_text_atomic)
+from .video_files import list_videos, video_id_of
+
+MODEL_DIR_HINT = (
+    'Put a transformers vision-language model there: config.json, its weights (*.safetensors) '
+    'and its processor files (preprocessor_config.json, tokenizer files, chat template), e.g. '
+    'the folder written by `hf download Salesforce/blip2-opt-2.7b --local-dir DIR` (or '
+    'llava-hf/llava-1.5-7b-hf) on a machine with internet, or by model.save_pretrained(DIR) and '
+    'processor.save_pretrained(DIR). Nothing is downloaded.')
+DEFAULT_PROMPT = 'Describe this video in one sentence.'
+DEFAULT_LABEL_PROMPT = 'This is a video of a person {label}. Describe it in one sentence.'
+
+
+@dataclass
+class CaptionItem:
+    """One thing to caption: a segment of a video, or a whole video (``start`` = ``end`` = None)."""
+    id: str
+    video_id: str
+    path: str
+    start: Optional[float] = None
+    end: Optional[float] = None
+    label: Optional[str] = None
+
+
+def read_labels(path: str) -> Dict[str, str]:
+    """video id -> class name in words, from an action-recognition annotation (``path,label`` and
+    optionally ``video_id``; the id defaults to the path without extension)."""
+    labels = {}
+    for row_no, row in enumerate(read_table(path, 'label annotation file',
+                                            'a CSV / JSONL with columns path,label[,video_id]'),
+                                 1):
+        if 'label' not in row or not (row.get('video_id') or row.get('path')):
+            raise ValueError(f'{path}: row {row_no} needs a "label" and a "video_id" or "path" '
+                             f'(row: {row})')
+        video_id = str(row.get('video_id') or video_id_of(str(row['path'])))
+        labels[video_id] = humanize_class_name(str(row['label']))
+    return labels
+
+
+def caption_items(video_dir: str, segments_file: Optional[str] = None,
+                  labels_file: Optional[str] = None) -> List[CaptionItem]:
+    """The items of a folder: each segment of ``segments_file``, and each video it does not name
+    whole; labels attached from ``labels_file``."""
+    videos = dict(list_videos(video_dir))
+    labels = read_labels(labels_file) if labels_file else {}
+    items, segmented = [], set()
+    if segments_file:
+        counts: Dict[str, int] = {}
+        unknown = set()
+        for row_no, row in enumerate(read_table(segments_file, 'segments file',
+                                                SEGMENTS_FORMAT), 1):
+            try:
+                video_id, start, end = str(row['video_id']), float(row['start']), float(row['end'])
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f'{segments_file}: row {row_no} needs video_id, start and end '
+                                 f'in seconds ({row})') from None
+            number = counts.get(video_id, 0)
+            counts[video_id] = number + 1
+            if video_id not in videos:
+                unknown.add(video_id)
+                continue
+            segmented.add(video_id)
+            # the same default id as ActionRecognitionDataset
+            segment_id = str(row.get('segment_id') or f'{video_id}_{number:03d}')
+            items.append(CaptionItem(segment_id, video_id, videos[video_id], start, end,
+                                     labels.get(video_id)))
+        if unknown:
+            get_logger().warning(f'{segments_file}: {len(unknown)} video id(s) have no video in '
+                                 f'{video_dir}, e.g. {sorted(unknown)[:3]}; skipped')
+    for video_id, path in videos.items():
+        if video_id not in segmented:
+            items.append(CaptionItem(video_id, video_id, path, label=labels.get(video_id)))
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f'{segments_file or video_dir}: caption ids repeat (a segment_id equals '
+                         'another segment or video id); make segment ids unique')
+    return items
+
+
+def key_frames(item: CaptionItem, num_frames: int) -> np.ndarray:
+    """uint8 (K, H, W, 3): ``num_frames`` frames at the centres of K equal parts of the item."""
+    info = probe_video(item.path)
+    fps = info.fps or 25.0
+    begin = item.start or 0.0
+    stop = item.end if item.end is not None else info.duration
+    available = int(math.floor((stop - begin) * fps + 1e-6)) if stop else info.num_frames
+    if info.num_frames:
+        available = min(available, info.num_frames)
+    if available <= 0:
+        frames, _ = read_video(item.path, item.start, item.end)
+        available = len(frames)
+        indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
+        return frames[indices]
+    indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
+    frames, _ = read_video(item.path, item.start, item.end, frame_indices=indices)
+    return frames
+
+
+def tile_frames(frames: np.ndarray):
+    """A PIL image of the frames in a near-square grid, row by row (black where none)."""
+    from PIL import Image
+    count, height, width = frames.shape[:3]
+    cols = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    grid = np.zeros((rows * height, cols * width, 3), np.uint8)
+    for k, frame in enumerate(frames):
+        r, c = divmod(k, cols)
+        grid[r * height:(r + 1) * height, c * width:(c + 1) * width] = frame
+    return Image.fromarray(grid)
+
+
+class VisionLanguageCaptioner:
+    """A transformers vision-language model and its processor, loaded from a local folder.
+
+    Args:
+        model_dir: folder with ``config.json``, weights and processor files (see
+            ``MODEL_DIR_HINT``).
+        device: ``'cuda'``, ``'cuda:1'``, ``'cpu'``; default the GPU when there is one.
+        dtype: ``'float16'``, ``'bfloat16'``, ``'float32'``; default float16 on a GPU.
+        max_new_tokens: caption length limit in tokens.
+    """
+
+    def __init__(self, model_dir: str, device: Optional[str] = None, dtype: Optional[str] = None,
+                 max_new_tokens: int = 40):
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+        if not model_dir or not osp.isdir(model_dir):
+            raise FileNotFoundError(f'vision-language model folder not found: {model_dir!r}. '
+                                    f'{MODEL_DIR_HINT}')
+        if not osp.isfile(osp.join(model_dir, 'config.json')):
+            raise FileNotFoundError(f'{model_dir!r} has no config.json, so it is not a '
+                                    f'transformers model folder. {MODEL_DIR_HINT}')
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        dtype = dtype or ('float16' if device.startswith('cuda') else 'float32')
+        self.device = torch.device(device)
+        self.processor = AutoProcessor.from_pretrained(model_dir, local_files_only=True)
+        self.model = AutoModelForImageTextToText.from_pretrained(
+            model_dir, local_files_only=True, dtype=getattr(torch, dtype)).to(self.device).eval()
+        self.tokenizer = getattr(self.processor, 'tokenizer', None)
+        if self.tokenizer is not None:
+            self.tokenizer.padding_side = 'left'  # generation continues after the prompt
+        self.dtype = getattr(torch, dtype)
+        self.max_new_tokens = max_new_tokens
+        get_logger().info(f'captioning with {type(self.model).__name__} from {model_dir} on '
+                          f'{self.device} ({dtype})')
+
+    def model_prompt(self, text: str) -> str:
+        """The text the processor gets: the chat template around one image and ``text`` when
+        the processor has a template (LLaVA family), else ``text`` itself (BLIP-2)."""
+        if getattr(self.processor, 'chat_template', None):
+            messages = [dict(role='user', content=[dict(type='image'),
+                                                   dict(type='text', text=text)])]
+            return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+        return text
+
+    def inputs(self, images: Sequence, texts: Sequence[str]):
+        """Processor outputs of a batch (one image and one prompt per item), on the device."""
+        batch = self.processor(images=list(images), text=[self.model_prompt(t) for t in texts],
+                               return_tensors='pt', padding=True)
+        return {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
+                for k, v in batch.items()}
+
+    def generate(self, images: Sequence, texts: Sequence[str]) -> List[str]:
+        """One caption per (image, prompt), greedy."""
+        import torch
+        inputs = self.inputs(images, texts)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens,
+                                         do_sample=False, num_beams=1)
+        if not self.model.config.is_encoder_decoder:  # decoder-only: output repeats the prompt
+            output = output[:, inputs['input_ids'].shape[1]:]
+        texts = self.processor.batch_decode(output, skip_special_tokens=True)
+        return [' '.join(text.split()) for text in texts]
+
+
+@dataclass
+class CaptionReport:
+    """Totals of a run of :func:`caption_videos` (this shard)."""
+    num_items: int = 0
+    skipped_done: int = 0
+    captioned: int = 0
+    unreadable: Dict[str, str] = field(default_factory=dict)
+    part_file: str = ''
+    merged: bool = False
+
+    def summary(self) -> str:
+        lines = [f'{self.num_items} items in this shard: {self.skipped_done} already captioned, '
+                 f'{self.captioned} captioned, {len(self.unreadable)} unreadable '
+                 f'(-> {self.part_file}{", merged" if self.merged else ""})']
+        lines += [f'  unreadable {item_id}: {reason}'
+                  for item_id, reason in list(self.unreadable.items())[:20]]
+        return '\n'.join(lines)
+
+
+def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
+    """``(num_shards, shard_id)``: the arguments, else torchrun's ``WORLD_SIZE`` / ``RANK``."""
+    num_shards = num_shards if num_shards is not None else int(os.environ.get('WORLD_SIZE', 1))
+    shard_id = shard_id if shard_id is not None else int(os.environ.get('RANK', 0))
+    if num_shards < 1 or not 0 <= shard_id < num_shards:
+        raise ValueError(f'shard id {shard_id} is not in 0..{num_shards - 1} (num_shards '
+                         f'{num_shards})')
+    return num_shards, shard_id
+
+
+def part_path(out: str, shard_id: int, num_shards: int) -> str:
+    """The file shard ``shard_id`` appends to (``out`` itself with one shard)."""
+    if num_shards == 1:
+        return out
+    stem, ext = osp.splitext(out)
+    return f'{stem}.part{shard_id:03d}-of-{num_shards:03d}{ext or ".jsonl"}'
+
+
+def _done_ids(path: str) -> set:
+    if drop_partial_last_line(path):
+        get_logger().warning(f'{path}: dropped a partially written last line (a killed run); '
+                             'its item is captioned again')
+    return {str(record['id']) for record in read_jsonl_records(path)}
+
+
+def merge_parts(items: Sequence[CaptionItem], out: str, num_shards: int) -> bool:
+    """Write ``out`` from the part files, in item order, when every item has its caption
+    (else leave it and return False)."""
+    captions = {}
+    for shard_id in range(num_shards):
+        path = part_path(out, shard_id, num_shards)
+        if osp.isfile(path):
+            captions.update({str(r['id']): r['caption'] for r in read_jsonl_records(path)})
+    if any(item.id not in captions for item in items):
+        return False
+    lines = [json.dumps(dict(id=item.id, caption=captions[item.id]), ensure_ascii=False)
+             for item in items]
+    write_text_atomic(out, '\n'.join(lines) + '\n')
+    return True
+
+
+def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames: int = 4,
+                   prompt: Optional[str] = None, caption_template: str = '{description}',
+                   batch_size: int = 8, num_shards: Optional[int] = None,
+                   shard_id: Optional[int] = None, progress: bool = True) -> CaptionReport:
+    """Caption ``items`` (see :func:`caption_items`) into ``out`` (JSONL ``id,caption``).
+
+    Args:
+        captioner: a :class:`VisionLanguageCaptioner` (anything with ``generate(images, texts)``).
+        num_frames: key frames per item, tiled into one image.
+        prompt: template of the model's prompt; ``{label}`` (class name in words) and
+            ``{video_id}`` are filled in. Default: ``DEFAULT_LABEL_PROMPT`` when every item has a
+            label, else ``DEFAULT_PROMPT``.
+        caption_template: the caption written, from ``{description}`` (the model's text) and
+            ``{label}``, e.g. ``'{label}: {description}'``.
+        batch_size: items per ``generate`` call. Batches are fixed slices of the shard's items,
+            so a resumed run batches the remaining items as an uninterrupted one would.
+        num_shards, shard_id: this process's share (default torchrun's environment).
+    """
+    if num_frames < 1 or batch_size < 1:
+        raise ValueError(f'num_frames and batch_size must be >= 1, got {num_frames}, '
+                         f'{batch_size}')
+    if prompt is None:
+        prompt = DEFAULT_LABEL_PROMPT if items and all(i.label for i in items) else \
+            DEFAULT_PROMPT
+    needs_label = '{label}' in prompt or '{label}' in caption_template
+    missing = [item.video_id for item in items if needs_label and not item.label]
+    if missing:
+        raise ValueError(f'the prompt / caption template uses {{label}} but {len(missing)} '
+                         f'video(s) have no label, e.g. {missing[:3]}; pass an annotation with '
+                         'their labels (--labels ann.csv with path,label[,video_id])')
+    num_shards, shard_id = shard_from_env(num_shards, shard_id)
+    mine = list(items)[shard_id::num_shards]
+    path = part_path(out, shard_id, num_shards)
+    done = _done_ids(path)
+    report = CaptionReport(num_items=len(mine), part_file=path)
+    report.skipped_done = sum(item.id in done for item in mine)
+    logger = get_logger()
+    bar = tqdm(total=len(mine), initial=report.skipped_done, desc='captioning', unit='clip',
+               disable=not progress)
+    for begin in range(0, len(mine), batch_size):
+        batch = [item for item in mine[begin:begin + batch_size] if item.id not in done]
+        images, kept = [], []
+        for item in batch:
+            try:
+                images.append(tile_frames(key_frames(item, num_frames)))
+                kept.append(item)
+            except OSError as error:
+                report.unreadable[item.id] = str(error)
+                logger.warning(f'skipping unreadable video {item.path} ({item.id}): {error}')
+        if kept:
+            fields = [dict(label=item.label or '', video_id=item.video_id) for item in kept]
+            descriptions = captioner.generate(images, [prompt.format(**f) for f in fields])
+            append_lines(path, [
+                json.dumps(dict(id=item.id, caption=caption_template.format(
+                    description=text, **f)), ensure_ascii=False)
+                for item, text, f in zip(kept, descriptions, fields)])
+            report.captioned += len(kept)
+        bar.update(len(batch))
+    bar.close()
+    if num_shards > 1:
+        report.merged = merge_parts(items, out, num_shards)
+    return report
