@@ -1,0 +1,260 @@
+"""Decode every sample of a config's dataset (nested mixes included) through its real pipeline
+and report the bad ones, each with its reason and with counts per dataset; optionally write the
+annotation files without them.
+
+Problems found, per sample:
+
+- ``missing``: the file does not exist; ``empty``: it has 0 bytes;
+- ``unreadable``: the decoder (or image reader) fails;
+- ``too short``: the range holds fewer frames than the pipeline's ``LoadVideoFrames`` clip spans
+  (it would stretch or repeat frames);
+- ``odd size``: the source is far from square (``max_aspect_ratio``), smaller than the clip the
+  pipeline cuts from it (upscaled), or the packed clip's shape differs from its dataset's usual
+  one (it would break batching);
+- ``pipeline error``: any other exception of a transform.
+"""
+import os.path as osp
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+from vidrd.datasets.annotations import optional_float, read_table
+from vidrd.datasets.bad_samples import UnreadableSampleError
+from vidrd.datasets.video_io import probe_video
+from vidrd.registry import DATASETS
+from .converters.tables import write_csv_atomic, write_jsonl_atomic
+from .converters.webvid import check_dataset_columns
+
+PROBLEM_KINDS = ('missing', 'empty', 'unreadable', 'too short', 'odd size', 'pipeline error')
+#: problems of the file itself: every row naming the file goes
+FILE_PROBLEMS = ('missing', 'empty', 'unreadable')
+
+
+@dataclass
+class SampleProblem:
+    """A bad sample: which, where, what kind and why."""
+    dataset: str
+    index: int
+    path: str
+    start: Optional[float]
+    end: Optional[float]
+    kind: str
+    reason: str
+
+    def line(self) -> str:
+        where = self.path
+        if self.start is not None or self.end is not None:
+            where += f' [{self.start}, {self.end}] s'
+        return f'{self.dataset}: {where}: {self.kind}: {self.reason}'
+
+
+def leaf_dataset_configs(cfg: dict, name: str = 'dataset') -> List[Tuple[str, dict]]:
+    """``(name, config)`` of every dataset inside mixes (``datasets=[...]``) and wrappers
+    (``dataset=...``), in order; names like ``dataset.datasets[1]:VideoTextDataset``."""
+    cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    if isinstance(cfg.get('datasets'), (list, tuple)):
+        leaves = []
+        for k, child in enumerate(cfg['datasets']):
+            leaves += leaf_dataset_configs(child, f'{name}.datasets[{k}]')
+        return leaves
+    if isinstance(cfg.get('dataset'), dict):
+        return leaf_dataset_configs(cfg['dataset'], f'{name}.dataset')
+    return [(f'{name}:{cfg.get("type")}', cfg)]
+
+
+def _transforms(dataset) -> list:
+    pipeline = getattr(dataset, 'pipeline', None)
+    return list(getattr(pipeline, 'transforms', []) or [])
+
+
+def _clip_loader(dataset):
+    for transform in _transforms(dataset):
+        if type(transform).__name__ == 'LoadVideoFrames':
+            return transform
+    return None
+
+
+class SampleChecker:
+    """Checks the samples of one built dataset; indexable, so a DataLoader can run it in
+    worker processes. ``checker[i]`` returns ``(problem or None, packed shape or None)``."""
+
+    def __init__(self, dataset, name: str, max_aspect_ratio: float = 3.0):
+        self.dataset = dataset
+        self.name = name
+        self.max_aspect_ratio = max_aspect_ratio
+        self.path_key = getattr(dataset, 'path_key', None)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _problem(self, index, info, kind, reason) -> SampleProblem:
+        return SampleProblem(self.name, index, str(info.get(self.path_key, '')),
+                             info.get('start'), info.get('end'), kind, reason)
+
+    def _too_short(self, info: dict) -> Optional[str]:
+        loader = _clip_loader(self.dataset)
+        if loader is None or self.path_key != 'video_path':
+            return None
+        video = probe_video(info['video_path'])
+        fps = video.fps or 25.0
+        begin, end = info.get('start') or 0.0, info.get('end')
+        stop = video.duration if end is None else min(end, video.duration or end)
+        available = int(np.floor((stop - begin) * fps + 1e-6)) if stop else video.num_frames
+        if video.num_frames:
+            available = min(available, video.num_frames)
+        step = loader._step(fps)
+        needed = int(np.floor((loader.num_frames - 1) * step + 1e-6)) + 1
+        if available < needed:
+            return (f'{max(available, 0)} frames in the range, the clip needs {needed} '
+                    f'({loader.num_frames} frames, {step:g} apart)')
+        return None
+
+    def __getitem__(self, index: int):
+        info = self.dataset.get_data_info(index)
+        path = info.get(self.path_key) if self.path_key else None
+        if path is not None:
+            if not osp.isfile(path):
+                return self._problem(index, info, 'missing', 'file not found'), None
+            if osp.getsize(path) == 0:
+                return self._problem(index, info, 'empty', 'empty file (0 bytes)'), None
+        try:
+            short = self._too_short(info)
+            results, source_shape = dict(info), None
+            for transform in _transforms(self.dataset):
+                results = transform(results)
+                if results is None:
+                    return self._problem(index, info, 'pipeline error',
+                                         f'{type(transform).__name__} rejected it'), None
+                if source_shape is None and 'ori_shape' in results:
+                    source_shape = tuple(int(s) for s in results['ori_shape'][:2])
+        except OSError as error:
+            reason = error.reason if isinstance(error, UnreadableSampleError) else str(error)
+            return self._problem(index, info, 'unreadable', reason), None
+        except Exception as error:  # noqa: BLE001  report any transform's failure, go on
+            return self._problem(index, info, 'pipeline error',
+                                 f'{type(error).__name__}: {error}'), None
+        if short:
+            return self._problem(index, info, 'too short', short), None
+        inputs = results.get('inputs') if isinstance(results, dict) else None
+        shape = tuple(inputs.shape) if inputs is not None else None
+        if source_shape is not None:
+            height, width = source_shape
+            if max(height / width, width / height) > self.max_aspect_ratio:
+                return self._problem(index, info, 'odd size',
+                                     f'{height}x{width} source, aspect ratio '
+                                     f'{max(height / width, width / height):.2f} > '
+                                     f'{self.max_aspect_ratio:g}'), shape
+            if shape is not None and len(shape) >= 2 and min(height, width) < max(shape[-2:]):
+                return self._problem(index, info, 'odd size',
+                                     f'{height}x{width} source is smaller than the '
+                                     f'{shape[-2]}x{shape[-1]} clip (upscaled)'), shape
+        return None, shape
+
+
+@dataclass
+class DatasetCheck:
+    """What :func:`check_dataset` found in one dataset."""
+    name: str
+    config: dict
+    dataset: object
+    num_samples: int = 0
+    problems: List[SampleProblem] = field(default_factory=list)
+
+    def counts(self) -> Counter:
+        counts = Counter({kind: 0 for kind in PROBLEM_KINDS})
+        counts.update(problem.kind for problem in self.problems)
+        counts['ok'] = self.num_samples - len(self.problems)
+        return counts
+
+
+def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float = 3.0,
+                  progress: bool = True) -> List[DatasetCheck]:
+    """Check every sample of every leaf dataset of ``dataset_cfg``."""
+    from torch.utils.data import DataLoader
+    checks = []
+    for name, cfg in leaf_dataset_configs(dataset_cfg):
+        check_dataset_columns(cfg)
+        dataset = DATASETS.build(dict(cfg))
+        if hasattr(dataset, 'full_init'):
+            dataset.full_init()
+        checker = SampleChecker(dataset, name, max_aspect_ratio)
+        check = DatasetCheck(name, cfg, dataset, num_samples=len(checker))
+        loader = DataLoader(checker, batch_size=None, shuffle=False, num_workers=workers,
+                            collate_fn=lambda item: item)
+        shapes: Dict[int, tuple] = {}
+        for index, (problem, shape) in enumerate(tqdm(loader, total=len(checker),
+                                                      desc=f'checking {name}', unit='sample',
+                                                      disable=not progress)):
+            if problem is not None:
+                check.problems.append(problem)
+            elif shape is not None:
+                shapes[index] = shape
+        if shapes:  # a clip shaped unlike the others would break batching
+            usual, _ = Counter(shapes.values()).most_common(1)[0]
+            for index, shape in shapes.items():
+                if shape != usual:
+                    info = dataset.get_data_info(index)
+                    check.problems.append(checker._problem(
+                        index, info, 'odd size', f'packed clip {shape}, the others {usual}'))
+        check.problems.sort(key=lambda p: p.index)
+        checks.append(check)
+    return checks
+
+
+def report_text(checks: Sequence[DatasetCheck]) -> str:
+    """Counts per dataset, then one line per bad sample."""
+    header = ['dataset', 'samples', 'ok', *PROBLEM_KINDS]
+    rows = [[c.name, str(c.num_samples), *(str(c.counts()[k]) for k in header[2:])]
+            for c in checks]
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + rows]
+    problems = [p for c in checks for p in c.problems]
+    lines.append(f'{len(problems)} bad sample(s)' + (':' if problems else ''))
+    lines += ['  ' + p.line() for p in problems]
+    return '\n'.join(lines)
+
+
+def _row_path(dataset, row: dict) -> str:
+    relative = dataset.path_format.format(**row)
+    key = 'img' if dataset.path_key == 'img_path' else 'video'
+    prefix = dataset.data_prefix.get(key, '')
+    return osp.join(prefix, relative) if prefix else relative
+
+
+def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[str]:
+    """Write each checked dataset's annotation file without the rows of bad samples.
+
+    A row goes when its file is missing / empty / unreadable, or when the sample it describes
+    (same file and range) has another problem. With one dataset that has an ``ann_file``,
+    ``out`` is the file written; with several, ``out`` is a folder and each is written there as
+    ``<position>_<name of its ann_file>``. Returns the files written.
+    """
+    with_ann = [c for c in checks if getattr(c.dataset, 'ann_file', '') and
+                hasattr(c.dataset, 'path_format')]
+    if not with_ann:
+        raise ValueError('none of the datasets reads an annotation file (ann_file) that a '
+                         'cleaned copy could replace')
+    written = []
+    for position, check in enumerate(with_ann):
+        dataset = check.dataset
+        bad_files = {p.path for p in check.problems if p.kind in FILE_PROBLEMS}
+        bad_samples = {(p.path, p.start, p.end) for p in check.problems}
+        start_key = getattr(dataset, 'start_key', 'start')
+        end_key = getattr(dataset, 'end_key', 'end')
+        rows = read_table(dataset.ann_file)
+        kept = [row for row in rows
+                if _row_path(dataset, row) not in bad_files and
+                (_row_path(dataset, row), optional_float(row.get(start_key)),
+                 optional_float(row.get(end_key))) not in bad_samples]
+        target = out if len(with_ann) == 1 else osp.join(
+            out, f'{position}_{osp.basename(dataset.ann_file)}')
+        if target.lower().endswith('.jsonl'):
+            write_jsonl_atomic(target, kept)
+        else:
+            fields = list(dict.fromkeys(key for row in rows for key in row))
+            write_csv_atomic(target, kept, fields)
+        written.append(target)
+    return written
