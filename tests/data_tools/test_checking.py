@@ -48,7 +48,7 @@ def mixed_config(tmp_path, cut_videos):
     (videos / 'zero.mp4').write_bytes(b'')
     names = ['good0', 'corrupt', 'good1', 'zero', 'short', 'banner', 'missing', 'good2']
     cut_videos.write_csv(str(tmp_path / 'ann.csv'),
-                         [dict(path=f'{n}.mp4', caption=f'a red circle moving left')
+                         [dict(path=f'{n}.mp4', caption='a red circle moving left')
                           for n in names] +
                          [dict(path='good1.mp4', caption='a short range', start='0',
                                end='0.3')], ['path', 'caption', 'start', 'end'])

@@ -13,8 +13,8 @@ Items are the rows of a segments file (id ``segment_id``) plus the videos it doe
 appended batch by batch; a re-run skips the ids already written (after cutting a partially
 written last line), so a killed run loses nothing and duplicates nothing. Shard ``k`` of ``n``
 (``--num-shards`` / ``--shard-id``, by default torchrun's ``WORLD_SIZE`` / ``RANK``) captions
-every ``n``-th item into its own part file; the shard that completes the set merges the parts into
-the output, in item order.
+every ``n``-th item into its own part file and marks it finished at the end; the last shard to
+finish merges the parts into the output, in item order.
 """
 import json
 import math
@@ -250,19 +250,23 @@ def _done_ids(path: str) -> set:
     return {str(record['id']) for record in read_jsonl_records(path)}
 
 
+def finished_marker(part: str) -> str:
+    """The file a shard writes when it has been through all its items."""
+    return part + '.finished'
+
+
 def merge_parts(items: Sequence[CaptionItem], out: str, num_shards: int) -> bool:
-    """Write ``out`` from the part files, in item order, when every item has its caption
-    (else leave it and return False)."""
-    captions = {}
-    for shard_id in range(num_shards):
-        path = part_path(out, shard_id, num_shards)
-        if osp.isfile(path):
-            captions.update({str(r['id']): r['caption'] for r in read_jsonl_records(path)})
-    if any(item.id not in captions for item in items):
+    """Once every shard has finished, write ``out`` from the part files in item order (items
+    without a caption, i.e. unreadable videos, are left out); else return False."""
+    parts = [part_path(out, shard_id, num_shards) for shard_id in range(num_shards)]
+    if not all(osp.isfile(finished_marker(part)) for part in parts):
         return False
+    captions = {}
+    for part in parts:
+        captions.update({str(r['id']): r['caption'] for r in read_jsonl_records(part)})
     lines = [json.dumps(dict(id=item.id, caption=captions[item.id]), ensure_ascii=False)
-             for item in items]
-    write_text_atomic(out, '\n'.join(lines) + '\n')
+             for item in items if item.id in captions]
+    write_text_atomic(out, ''.join(line + '\n' for line in lines))
     return True
 
 
@@ -299,6 +303,8 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
     num_shards, shard_id = shard_from_env(num_shards, shard_id)
     mine = list(items)[shard_id::num_shards]
     path = part_path(out, shard_id, num_shards)
+    if osp.isfile(finished_marker(path)):  # running again: not finished until the end
+        os.remove(finished_marker(path))
     done = _done_ids(path)
     report = CaptionReport(num_items=len(mine), part_file=path)
     report.skipped_done = sum(item.id in done for item in mine)
@@ -326,5 +332,6 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
         bar.update(len(batch))
     bar.close()
     if num_shards > 1:
+        write_text_atomic(finished_marker(path), json.dumps(dict(unreadable=report.unreadable)))
         report.merged = merge_parts(items, out, num_shards)
     return report

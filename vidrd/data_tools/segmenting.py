@@ -1,5 +1,6 @@
 """Cut long videos into shots with PySceneDetect and write the segments file that
-``ActionRecognitionDataset`` reads (``SEGMENTS_FORMAT``: ``video_id,start,end,segment_id``, seconds).
+``ActionRecognitionDataset`` reads (``SEGMENTS_FORMAT``: ``video_id,start,end,segment_id``, in
+seconds).
 
 Shots come from PySceneDetect's ``ContentDetector`` (hard cuts, HSV frame difference) or
 ``AdaptiveDetector`` (the same score relative to its neighbours, steadier under camera motion),
@@ -89,8 +90,8 @@ def detect_shots(path: str, detection: ShotDetection) -> Tuple[List[Tuple[int, i
 def split_shot(first: int, end: int, fps: float, min_duration: float,
                max_duration: Optional[float]) -> List[Tuple[int, int]]:
     """Frame ranges of one shot ``[first, end)``: dropped when shorter than ``min_duration``
-    seconds, else cut into ``ceil(length / max_duration)`` pieces of equal length (rounded to
-    frames), each at most ``max_duration`` (whole frames); pieces shorter than ``min_duration`` (only when
+    seconds, else cut into the fewest pieces of equal length (whole frames) that are at most
+    ``max_duration`` each; pieces shorter than ``min_duration`` (possible only when
     ``min_duration > max_duration / 2``) are dropped too."""
     length = end - first
     if length <= 0 or length / fps < min_duration - 1e-9:

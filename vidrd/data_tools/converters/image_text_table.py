@@ -61,8 +61,9 @@ def convert_image_table(table: str, out: str, image_dir: str, path_format: Optio
     columns = list(rows[0]) if rows else []
     caption_column = caption_column or find_column(columns, CAPTION_COLUMNS)
     if rows and (caption_column is None or caption_column not in columns):
-        raise ValueError(f'{table}: no caption column (looked for {caption_column or CAPTION_COLUMNS}'
-                         f'; columns: {columns}); pass --caption-column')
+        raise ValueError(f'{table}: no caption column (looked for '
+                         f'{caption_column or CAPTION_COLUMNS}; columns: {columns}); pass '
+                         '--caption-column')
     path_column = find_column(columns, ('path',))
     if rows and path_format is None and path_column is None:
         raise ValueError(f'{table}: no "path" column (columns: {columns}); pass --path-format '
