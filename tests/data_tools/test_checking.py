@@ -115,3 +115,29 @@ def test_leaf_datasets_of_nested_mixes_and_wrappers():
     assert [name for name, _ in leaf_dataset_configs(cfg)] == [
         'dataset.datasets[0]:VideoTextDataset',
         'dataset.datasets[1].datasets[0].dataset:ImageTextDataset']
+
+
+def test_action_segments_too_short_or_of_broken_videos_leave_the_cleaned_segments(
+        tmp_path, cut_videos):
+    from vidrd.data_tools.checking import check_dataset, write_clean_annotations
+    videos = tmp_path / 'videos'
+    cut_videos.write_cut_video(str(videos / 'a.mp4'), [0, 30], height=16, width=24)
+    (videos / 'b.mp4').write_bytes(b'garbage')
+    ann = cut_videos.write_csv(str(tmp_path / 'ann.csv'), [
+        dict(path='a.mp4', label='cooking', video_id='a'),
+        dict(path='b.mp4', label='dancing', video_id='b')], ['path', 'label', 'video_id'])
+    segments = cut_videos.write_csv(str(tmp_path / 'segments.csv'), [
+        dict(video_id='a', start='0', end='1.5', segment_id='a_000'),
+        dict(video_id='a', start='1.5', end='1.9', segment_id='a_001'),
+        dict(video_id='a', start='1.9', end='3', segment_id='a_002'),
+        dict(video_id='b', start='0', end='2', segment_id='b_000')],
+        ['video_id', 'start', 'end', 'segment_id'])
+    checks = check_dataset(dict(type='ActionRecognitionDataset', ann_file=ann,
+                                data_prefix=dict(video=str(videos)), segments_file=segments,
+                                pipeline=VIDEO_PIPELINE), progress=False)
+    assert [(p.start, p.end, p.kind) for p in checks[0].problems] == [
+        (1.5, 1.9, 'too short'), (0.0, 2.0, 'unreadable')]
+    written = write_clean_annotations(checks, str(tmp_path / 'clean.csv'))
+    assert written == [str(tmp_path / 'clean.csv'), str(tmp_path / 'clean_segments.csv')]
+    assert [r['video_id'] for r in read_table(written[0])] == ['a']
+    assert [r['segment_id'] for r in read_table(written[1])] == ['a_000', 'a_002']

@@ -1,52 +1,20 @@
 """Shot detection (PySceneDetect) into the segments file that ActionRecognitionDataset reads."""
+import importlib.util
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from vidrd.data_tools import segmenting
-from vidrd.data_tools.segmenting import (ShotDetection, progress_path, segment_videos,
-                                         split_shot)
+from vidrd.data_tools.segmenting import progress_path, segment_videos
+from vidrd.data_tools.shot_detection import ShotDetection
 from vidrd.datasets import ActionRecognitionDataset
 from vidrd.datasets.annotations import read_table
 from vidrd.datasets.transforms import LoadVideoFrames
 from vidrd.datasets.video_io import read_video
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-@pytest.mark.parametrize('detector', ['content', 'adaptive'])
-@pytest.mark.parametrize('fps,cuts,textured', [
-    (10, [0, 17, 40, 52, 80], True),
-    (25, [0, 31, 50, 90], False),
-    (12, [0, 20, 33, 60], (True, False, True)),
-])
-def test_boundaries_lie_within_one_frame_of_the_true_cuts(tmp_path, cut_videos, detector, fps,
-                                                          cuts, textured):
-    path = cut_videos.write_cut_video(str(tmp_path / 'v.mp4'), cuts, fps=fps, seed=len(cuts),
-                                      textured=textured)
-    shots, detected_fps = segmenting.detect_shots(path, ShotDetection(detector, min_scene_len=5))
-    assert detected_fps == pytest.approx(fps)
-    assert len(shots) == len(cuts) - 1
-    starts = np.array([a for a, _ in shots]) / fps
-    ends = np.array([b for _, b in shots]) / fps
-    assert np.abs(starts - np.array(cuts[:-1]) / fps).max() <= 1 / fps + 1e-9
-    assert np.abs(ends - np.array(cuts[1:]) / fps).max() <= 1 / fps + 1e-9
-
-
-def test_split_shot_limits_the_length_and_drops_short_shots():
-    # 31 frames at 10 fps, at most 1 s: 4 pieces of 7-8 frames, contiguous
-    pieces = split_shot(5, 36, 10.0, min_duration=0.0, max_duration=1.0)
-    assert len(pieces) == 4 and pieces[0][0] == 5 and pieces[-1][1] == 36
-    assert all(b1 == a2 for (_, b1), (a2, _) in zip(pieces[:-1], pieces[1:]))
-    assert all(b - a <= 10 for a, b in pieces)
-    assert split_shot(0, 9, 10.0, min_duration=1.0, max_duration=None) == []
-    assert split_shot(0, 10, 10.0, min_duration=1.0, max_duration=None) == [(0, 10)]
-    # an exact multiple is not split further
-    assert split_shot(0, 20, 10.0, min_duration=0.0, max_duration=1.0) == [(0, 10), (10, 20)]
 
 
 def _write_dataset_videos(root, cut_videos):
@@ -123,7 +91,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_file(tmp_path, cut_videos, 
     assert open(resumed).read() == open(straight).read()
 
     # everything done: nothing is decoded again
-    monkeypatch.setattr(segmenting, 'detect_shots', lambda *a: pytest.fail('decoded again'))
+    monkeypatch.setattr(segmenting, 'segment_video', lambda *a: pytest.fail('decoded again'))
     assert segment_videos(str(root), resumed, detection, progress=False).skipped_done == 4
 
 
@@ -146,17 +114,31 @@ def test_unreadable_videos_are_reported_and_skipped(tmp_path, cut_videos):
     assert 'unreadable corrupt' in again.summary()
 
 
-def test_command_line_with_workers_matches_one_process(tmp_path, cut_videos):
+def test_command_line_with_workers_matches_one_process(tmp_path, cut_videos, capsys):
     root = tmp_path / 'videos'
     _write_dataset_videos(root, cut_videos)
     single = str(tmp_path / 'single.csv')
     segment_videos(str(root), single, ShotDetection(min_scene_len=3), 1.0, 2.0, progress=False)
+    spec = importlib.util.spec_from_file_location(
+        'segment_videos', osp.join(REPO, 'tools', 'data', 'segment_videos.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
     out = str(tmp_path / 'workers.csv')
-    result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'data', 'segment_videos.py'), str(root),
-         '--out', out, '--min-duration', '1', '--max-duration', '2', '--min-scene-len', '3',
-         '--workers', '2'], capture_output=True, text=True, cwd=REPO,
-        env=dict(__import__('os').environ, PYTHONPATH=REPO))
-    assert result.returncode == 0, result.stderr
-    assert '6 segments' in result.stdout
+    tool.main([str(root), '--out', out, '--min-duration', '1', '--max-duration', '2',
+               '--min-scene-len', '3', '--workers', '2'])
+    assert '2 segmented into 6 segments' in capsys.readouterr().out
     assert open(out).read() == open(single).read()
+
+
+def test_bad_arguments_and_clashing_video_ids_are_named(tmp_path, cut_videos):
+    with pytest.raises(ValueError, match="unknown shot detector 'hist'"):
+        ShotDetection('hist')
+    with pytest.raises(ValueError, match='min_duration 5.0 s exceeds max_duration 2.0 s'):
+        segment_videos(str(tmp_path), str(tmp_path / 's.csv'), min_duration=5.0,
+                       max_duration=2.0)
+    with pytest.raises(FileNotFoundError, match='video folder not found'):
+        segment_videos(str(tmp_path / 'nowhere'), str(tmp_path / 's.csv'))
+    cut_videos.write_cut_video(str(tmp_path / 'v' / 'x.mp4'), [0, 5])
+    (tmp_path / 'v' / 'x.avi').write_bytes(b'')
+    with pytest.raises(ValueError, match=r"share a video id.*\['x'\]"):
+        segment_videos(str(tmp_path / 'v'), str(tmp_path / 's.csv'))

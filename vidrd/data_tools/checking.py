@@ -228,7 +228,9 @@ def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[st
     """Write each checked dataset's annotation file without the rows of bad samples.
 
     A row goes when its file is missing / empty / unreadable, or when the sample it describes
-    (same file and range) has another problem. With one dataset that has an ``ann_file``,
+    (same file and range) has another problem. An ``ActionRecognitionDataset``'s segments file
+    is cleaned the same way, into ``<cleaned name>_segments.csv``. With one dataset that has an
+    ``ann_file``,
     ``out`` is the file written; with several, ``out`` is a folder and each is written there as
     ``<position>_<name of its ann_file>``. Returns the files written.
     """
@@ -257,4 +259,25 @@ def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[st
             fields = list(dict.fromkeys(key for row in rows for key in row))
             write_csv_atomic(target, kept, fields)
         written.append(target)
+        if getattr(dataset, 'segments_file', None):
+            written.append(_write_clean_segments(dataset, bad_files, bad_samples, target))
     return written
+
+
+def _write_clean_segments(dataset, bad_files: set, bad_samples: set, clean_ann: str) -> str:
+    """The segments file of an ``ActionRecognitionDataset`` without bad segments, next to the
+    cleaned annotation as ``<name>_segments.csv``."""
+    path_of = {}
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        path_of[str(info['video_id'])] = info['video_path']
+    segments_file = dataset._resolve(dataset.segments_file)
+    rows = read_table(segments_file)
+    kept = []
+    for row in rows:
+        path = path_of.get(str(row.get('video_id')))
+        key = (path, optional_float(row.get('start')), optional_float(row.get('end')))
+        if path not in bad_files and key not in bad_samples:
+            kept.append(row)
+    target = osp.splitext(clean_ann)[0] + '_segments.csv'
+    return write_csv_atomic(target, kept, list(dict.fromkeys(k for row in rows for k in row)))
