@@ -32,7 +32,7 @@ from vidrd.datasets.video_io import probe_video, read_video
 from vidrd.utils.logging import get_logger
 from .appendable_files import (append_lines, drop_partial_last_line, read_jsonl_records,
                                write_text_atomic)
-from .video_files import list_videos, video_id_of
+from .video_files import frames_in_range, list_videos, video_id_of
 
 MODEL_DIR_HINT = (
     'Put a transformers vision-language model there: config.json, its weights (*.safetensors) '
@@ -112,17 +112,10 @@ def caption_items(video_dir: str, segments_file: Optional[str] = None,
 
 def key_frames(item: CaptionItem, num_frames: int) -> np.ndarray:
     """uint8 (K, H, W, 3): ``num_frames`` frames at the centres of K equal parts of the item."""
-    info = probe_video(item.path)
-    fps = info.fps or 25.0
-    begin = item.start or 0.0
-    stop = item.end if item.end is not None else info.duration
-    available = int(math.floor((stop - begin) * fps + 1e-6)) if stop else info.num_frames
-    if info.num_frames:
-        available = min(available, info.num_frames)
-    if available <= 0:
+    available = frames_in_range(probe_video(item.path), item.start, item.end)
+    if available == 0:  # the header does not say: decode the range
         frames, _ = read_video(item.path, item.start, item.end)
-        available = len(frames)
-        indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
+        indices = ((np.arange(num_frames) + 0.5) * len(frames) / num_frames).astype(int)
         return frames[indices]
     indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
     frames, _ = read_video(item.path, item.start, item.end, frame_indices=indices)

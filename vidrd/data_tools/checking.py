@@ -23,10 +23,11 @@ from tqdm import tqdm
 
 from vidrd.datasets.annotations import optional_float, read_table
 from vidrd.datasets.bad_samples import UnreadableSampleError
-from vidrd.datasets.video_io import probe_video
+from vidrd.datasets.video_io import probe_video, read_video
 from vidrd.registry import DATASETS
 from .converters.tables import write_csv_atomic, write_jsonl_atomic
 from .converters.webvid import check_dataset_columns
+from .video_files import frames_in_range
 
 PROBLEM_KINDS = ('missing', 'empty', 'unreadable', 'too short', 'odd size', 'pipeline error')
 #: problems of the file itself: every row naming the file goes
@@ -100,15 +101,13 @@ class SampleChecker:
             return None
         video = probe_video(info['video_path'])
         fps = video.fps or 25.0
-        begin, end = info.get('start') or 0.0, info.get('end')
-        stop = video.duration if end is None else min(end, video.duration or end)
-        available = int(np.floor((stop - begin) * fps + 1e-6)) if stop else video.num_frames
-        if video.num_frames:
-            available = min(available, video.num_frames)
+        available = frames_in_range(video, info.get('start'), info.get('end'))
+        if available == 0:  # the header does not say: count the decoded frames
+            available = len(read_video(info['video_path'], info.get('start'), info.get('end'))[0])
         step = loader._step(fps)
         needed = int(np.floor((loader.num_frames - 1) * step + 1e-6)) + 1
         if available < needed:
-            return (f'{max(available, 0)} frames in the range, the clip needs {needed} '
+            return (f'{available} frames in the range, the clip needs {needed} '
                     f'({loader.num_frames} frames, {step:g} apart)')
         return None
 

@@ -15,6 +15,7 @@ from typing import List, Optional, Tuple
 
 DETECTORS = ('content', 'adaptive')
 
+
 @dataclass
 class ShotDetection:
     """Which PySceneDetect detector and its settings.
@@ -114,7 +115,6 @@ def segment_video(video_id: str, path: str, detection: ShotDetection, min_durati
             rows.append(dict(video_id=video_id, start=_seconds(a, fps), end=_seconds(b, fps),
                              segment_id=f'{video_id}_{len(rows):03d}'))
     return VideoSegments(video_id, rows, num_shots=len(shots))
-
 
 
 def segment_video_job(args) -> VideoSegments:

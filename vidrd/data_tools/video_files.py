@@ -1,11 +1,14 @@
-"""The videos of a folder and their ids (the path relative to the folder, without extension)."""
+"""The videos of a folder, their ids (the path relative to the folder, without extension) and
+how many frames a range of one holds."""
+import math
 import os
 import os.path as osp
 from collections import Counter
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from vidrd.datasets.action_recognition_dataset import VIDEO_EXTENSIONS
 from vidrd.datasets.annotations import require_dir
+from vidrd.datasets.video_io import VideoInfo
 
 
 def video_id_of(relative_path: str) -> str:
@@ -31,3 +34,15 @@ def list_videos(video_dir: str) -> List[Tuple[str, str]]:
         raise ValueError(f'{video_dir}: two files share a video id (same name, different '
                          f'extension), e.g. {twice[:3]}; keep one of each')
     return videos
+
+
+def frames_in_range(info: VideoInfo, start: Optional[float], end: Optional[float]) -> int:
+    """Frames of ``[start, end)`` seconds (``None``: the video's start / end) by the header, as
+    ``LoadVideoFrames`` counts them; 0 where the header says too little."""
+    fps = info.fps or 25.0
+    begin = start or 0.0
+    stop = info.duration if end is None else min(end, info.duration or end)
+    available = int(math.floor((stop - begin) * fps + 1e-6)) if stop else info.num_frames
+    if info.num_frames:
+        available = min(available, info.num_frames)
+    return max(available, 0)
