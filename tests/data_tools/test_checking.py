@@ -141,3 +141,16 @@ def test_action_segments_too_short_or_of_broken_videos_leave_the_cleaned_segment
     assert written == [str(tmp_path / 'clean.csv'), str(tmp_path / 'clean_segments.csv')]
     assert [r['video_id'] for r in read_table(written[0])] == ['a']
     assert [r['segment_id'] for r in read_table(written[1])] == ['a_000', 'a_002']
+
+
+def test_generated_data_is_checked_through_the_datasets_own_preparation():
+    from vidrd.data_tools.checking import check_dataset, report_text
+    cfg = dict(type='MovingShapesDataset', num_frames=4, size=12, num_samples=6, seed=0,
+               pipeline=[dict(type='NormalizeVideo'), dict(type='PackVideoInputs')])
+    checks = check_dataset(cfg, progress=False)
+    assert checks[0].counts()['ok'] == 6 and not checks[0].problems
+    broken = dict(cfg, pipeline=[dict(type='PackVideoInputs')])  # uint8 frames: refused
+    problems = check_dataset(broken, progress=False)[0].problems
+    assert len(problems) == 6 and problems[0].kind == 'pipeline error'
+    assert 'NormalizeVideo' in problems[0].reason and '6 bad sample(s)' in report_text(
+        check_dataset(broken, progress=False))

@@ -112,8 +112,10 @@ class SampleChecker:
         return None
 
     def __getitem__(self, index: int):
+        if self.path_key is None:  # generated data (no files): the dataset's own preparation
+            return self._check_generated(index)
         info = self.dataset.get_data_info(index)
-        path = info.get(self.path_key) if self.path_key else None
+        path = info.get(self.path_key)
         if path is not None:
             if not osp.isfile(path):
                 return self._problem(index, info, 'missing', 'file not found'), None
@@ -151,6 +153,15 @@ class SampleChecker:
                                      f'{height}x{width} source is smaller than the '
                                      f'{shape[-2]}x{shape[-1]} clip (upscaled)'), shape
         return None, shape
+
+    def _check_generated(self, index: int):
+        try:
+            data = self.dataset[index]
+        except Exception as error:  # noqa: BLE001
+            return SampleProblem(self.name, index, '', None, None, 'pipeline error',
+                                 f'{type(error).__name__}: {error}'), None
+        inputs = data.get('inputs') if isinstance(data, dict) else None
+        return None, (tuple(inputs.shape) if inputs is not None else None)
 
 
 @dataclass
@@ -209,7 +220,8 @@ def report_text(checks: Sequence[DatasetCheck]) -> str:
     rows = [[c.name, str(c.num_samples), *(str(c.counts()[k]) for k in header[2:])]
             for c in checks]
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + rows]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in [header] + rows]
     problems = [p for c in checks for p in c.problems]
     lines.append(f'{len(problems)} bad sample(s)' + (':' if problems else ''))
     lines += ['  ' + p.line() for p in problems]
