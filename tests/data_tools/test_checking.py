@@ -44,9 +44,11 @@ def mixed_config(tmp_path, cut_videos):
                                    height=16, width=24)
     cut_videos.write_cut_video(str(videos / 'short.mp4'), [0, 4], height=16, width=24)
     write_video(str(videos / 'banner.mp4'), np.full((8, 8, 80, 3), 90, np.uint8), fps=10)
+    write_video(str(videos / 'tiny.mp4'), np.full((8, 6, 6, 3), 90, np.uint8), fps=10)
     (videos / 'corrupt.mp4').write_bytes(np.random.default_rng(0).bytes(2000))
     (videos / 'zero.mp4').write_bytes(b'')
-    names = ['good0', 'corrupt', 'good1', 'zero', 'short', 'banner', 'missing', 'good2']
+    names = ['good0', 'corrupt', 'good1', 'zero', 'short', 'banner', 'tiny', 'missing',
+             'good2']
     cut_videos.write_csv(str(tmp_path / 'ann.csv'),
                          [dict(path=f'{n}.mp4', caption='a red circle moving left')
                           for n in names] +
@@ -77,17 +79,19 @@ def test_bad_samples_are_reported_with_reasons_and_the_cleaned_annotation_trains
     found = {(osp.basename(p.path), p.kind) for p in videos.problems}
     assert found == {('corrupt.mp4', 'unreadable'), ('zero.mp4', 'empty'),
                      ('short.mp4', 'too short'), ('banner.mp4', 'odd size'),
-                     ('missing.mp4', 'missing'), ('good1.mp4', 'too short')}
+                     ('tiny.mp4', 'odd size'), ('missing.mp4', 'missing'),
+                     ('good1.mp4', 'too short')}
     reasons = {osp.basename(p.path) + p.kind: p.reason for p in videos.problems}
     assert reasons['short.mp4too short'] == '4 frames in the range, the clip needs 7 ' \
                                             '(4 frames, 2 apart)'
     assert 'aspect ratio 10.00' in reasons['banner.mp4odd size']
-    assert videos.counts()['ok'] == 3 and videos.num_samples == 9
+    assert reasons['tiny.mp4odd size'] == '6x6 source for a 16x16 clip (upscaled more than 2x)'
+    assert videos.counts()['ok'] == 3 and videos.num_samples == 10
     assert [(osp.basename(p.path), p.kind) for p in images.problems] == [('bad.png',
                                                                            'unreadable')]
     printed = capsys.readouterr().out
-    assert 'dataset.datasets[0]:VideoTextDataset  9        3   1        1      1' in printed
-    assert '7 bad sample(s)' in printed and 'zero.mp4: empty: empty file (0 bytes)' in printed
+    assert 'dataset.datasets[0]:VideoTextDataset  10       3   1        1      1' in printed
+    assert '8 bad sample(s)' in printed and 'zero.mp4: empty: empty file (0 bytes)' in printed
 
     clean = str(tmp_path / 'clean' / '0_ann.csv')
     assert [r['path'] for r in read_table(clean)] == ['good0.mp4', 'good1.mp4', 'good2.mp4']

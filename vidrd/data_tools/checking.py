@@ -8,9 +8,9 @@ Problems found, per sample:
 - ``unreadable``: the decoder (or image reader) fails;
 - ``too short``: the range holds fewer frames than the pipeline's ``LoadVideoFrames`` clip spans
   (it would stretch or repeat frames);
-- ``odd size``: the source is far from square (``max_aspect_ratio``), smaller than the clip the
-  pipeline cuts from it (upscaled), or the packed clip's shape differs from its dataset's usual
-  one (it would break batching);
+- ``odd size``: the source is far from square (``max_aspect_ratio``), so small that the clip
+  the pipeline cuts from it is upscaled more than ``max_upscale`` times, or the packed clip's
+  shape differs from its dataset's usual one (it would break batching);
 - ``pipeline error``: any other exception of a transform.
 """
 import os.path as osp
@@ -82,10 +82,12 @@ class SampleChecker:
     """Checks the samples of one built dataset; indexable, so a DataLoader can run it in
     worker processes. ``checker[i]`` returns ``(problem or None, packed shape or None)``."""
 
-    def __init__(self, dataset, name: str, max_aspect_ratio: float = 3.0):
+    def __init__(self, dataset, name: str, max_aspect_ratio: float = 3.0,
+                 max_upscale: float = 2.0):
         self.dataset = dataset
         self.name = name
         self.max_aspect_ratio = max_aspect_ratio
+        self.max_upscale = max_upscale
         self.path_key = getattr(dataset, 'path_key', None)
 
     def __len__(self) -> int:
@@ -148,10 +150,11 @@ class SampleChecker:
                                      f'{height}x{width} source, aspect ratio '
                                      f'{max(height / width, width / height):.2f} > '
                                      f'{self.max_aspect_ratio:g}'), shape
-            if shape is not None and len(shape) >= 2 and min(height, width) < max(shape[-2:]):
+            if shape is not None and len(shape) >= 2 and \
+                    min(height, width) * self.max_upscale < max(shape[-2:]):
                 return self._problem(index, info, 'odd size',
-                                     f'{height}x{width} source is smaller than the '
-                                     f'{shape[-2]}x{shape[-1]} clip (upscaled)'), shape
+                                     f'{height}x{width} source for a {shape[-2]}x{shape[-1]} '
+                                     f'clip (upscaled more than {self.max_upscale:g}x)'), shape
         return None, shape
 
     def _check_generated(self, index: int):
@@ -181,7 +184,7 @@ class DatasetCheck:
 
 
 def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float = 3.0,
-                  progress: bool = True) -> List[DatasetCheck]:
+                  max_upscale: float = 2.0, progress: bool = True) -> List[DatasetCheck]:
     """Check every sample of every leaf dataset of ``dataset_cfg``."""
     from torch.utils.data import DataLoader
     checks = []
@@ -190,7 +193,7 @@ def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float =
         dataset = DATASETS.build(dict(cfg))
         if hasattr(dataset, 'full_init'):
             dataset.full_init()
-        checker = SampleChecker(dataset, name, max_aspect_ratio)
+        checker = SampleChecker(dataset, name, max_aspect_ratio, max_upscale)
         check = DatasetCheck(name, cfg, dataset, num_samples=len(checker))
         loader = DataLoader(checker, batch_size=None, shuffle=False, num_workers=workers,
                             collate_fn=lambda item: item)
