@@ -61,6 +61,8 @@ def test_every_segment_gets_a_caption_that_the_action_dataset_reads(tmp_path, vi
     assert [r['id'] for r in records] == [i.id for i in items]
     assert all(isinstance(r['caption'], str) and r['caption'] for r in records)
     assert len({r['caption'] for r in records}) > 1  # captions depend on the clip
+    # the new tokens only (at most 6 words), not the prompt the language model continued
+    assert all(len(r['caption'].split()) <= 6 for r in records)
 
     dataset = ActionRecognitionDataset(ann_file=videos['labels'],
                                        data_prefix=dict(video=videos['root']),

@@ -193,8 +193,11 @@ class VisionLanguageCaptioner:
         with torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens,
                                          do_sample=False, num_beams=1)
-        if not self.model.config.is_encoder_decoder:  # decoder-only: output repeats the prompt
-            output = output[:, inputs['input_ids'].shape[1]:]
+        prompt = inputs['input_ids']
+        # decoder-only language models (OPT, Llama) return the prompt first; T5-based ones do not
+        if output.shape[1] >= prompt.shape[1] and torch.equal(output[:, :prompt.shape[1]],
+                                                              prompt):
+            output = output[:, prompt.shape[1]:]
         texts = self.processor.batch_decode(output, skip_special_tokens=True)
         return [' '.join(text.split()) for text in texts]
 

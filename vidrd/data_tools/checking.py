@@ -25,6 +25,7 @@ from vidrd.datasets.annotations import optional_float, read_table
 from vidrd.datasets.bad_samples import UnreadableSampleError
 from vidrd.datasets.video_io import probe_video, read_video
 from vidrd.registry import DATASETS
+from vidrd.utils.logging import get_logger
 from .converters.tables import write_csv_atomic, write_jsonl_atomic
 from .converters.webvid import check_dataset_columns
 from .video_files import frames_in_range
@@ -253,6 +254,11 @@ def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[st
     if not with_ann:
         raise ValueError('none of the datasets reads an annotation file (ann_file) that a '
                          'cleaned copy could replace')
+    for check in checks:
+        if check not in with_ann and check.problems:
+            get_logger().warning(f'{check.name} has no annotation file to clean (e.g. split '
+                                 f'files or generated data); its {len(check.problems)} bad '
+                                 'sample(s) stay in it')
     written = []
     for position, check in enumerate(with_ann):
         dataset = check.dataset
