@@ -45,6 +45,24 @@ def write_csv(path: str, rows, fields) -> str:
     return str(path)
 
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture
+def load_tool():
+    """``load_tool('tools/data/segment_videos.py')``: the entry point's module, whose
+    ``main(argv)`` runs the tool in this process."""
+    import importlib.util
+
+    def load(relative_path: str):
+        name = osp.splitext(osp.basename(relative_path))[0]
+        spec = importlib.util.spec_from_file_location(name, osp.join(REPO, relative_path))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
 @pytest.fixture
 def cut_videos():
     """The helpers above, as attributes."""

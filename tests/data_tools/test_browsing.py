@@ -1,6 +1,4 @@
 """browse_dataset: a GIF / MP4 grid of pipeline outputs with their captions."""
-import importlib.util
-import os.path as osp
 
 import numpy as np
 from PIL import Image, ImageSequence
@@ -8,10 +6,8 @@ from PIL import Image, ImageSequence
 from vidrd.data_tools.browsing import CHAR_WIDTH, grid_video
 from vidrd.datasets.video_io import probe_video
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def test_grid_of_a_mixed_config_shows_each_clip_and_its_caption(tmp_path, cut_videos):
+def test_grid_of_a_mixed_config_shows_each_clip_and_its_caption(tmp_path, cut_videos,
+                                                                load_tool):
     colours = {}
     for k in range(2):
         path = str(tmp_path / 'videos' / f'v{k}.mp4')
@@ -37,10 +33,7 @@ train_dataloader = dict(dataset=dict(type='MixedDataset', datasets=[
     dict(type='ImageTextDataset', ann_file={str(tmp_path / 'img.jsonl')!r},
          data_prefix=dict(img={str(tmp_path)!r}), pipeline={image_pipeline!r})]))
 """)
-    spec = importlib.util.spec_from_file_location(
-        'browse_dataset', osp.join(REPO, 'tools', 'analysis', 'browse_dataset.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/analysis/browse_dataset.py')
     out = tmp_path / 'browse'
     tool.main([str(config), '--num', '3', '--out', str(out), '--cell-size', '64'])
 

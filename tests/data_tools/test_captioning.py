@@ -1,5 +1,4 @@
 """Captioning segments with tiny random BLIP-2 / LLaVA models loaded from folders."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,17 +7,6 @@ import pytest
 from vidrd.data_tools.captioning import (VisionLanguageCaptioner, caption_items,
                                          caption_videos, key_frames, part_path, tile_frames)
 from vidrd.datasets import ActionRecognitionDataset
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', 'data',
-                                                                 f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture
 def videos(tmp_path, cut_videos):
@@ -159,9 +147,9 @@ def test_missing_model_folder_says_what_to_put_there(tmp_path):
 
 
 def test_command_line_skips_unreadable_videos_and_needs_labels_for_label_prompts(
-        tmp_path, videos, tiny_vlm_dirs, capsys):
+        tmp_path, videos, tiny_vlm_dirs, capsys, load_tool):
     open(osp.join(videos['root'], 'cooking', 'broken.mp4'), 'wb').write(b'not a video')
-    tool = _load_tool('caption_videos')
+    tool = load_tool('tools/data/caption_videos.py')
     out = str(tmp_path / 'captions.jsonl')
     args = [videos['root'], '--model-dir', tiny_vlm_dirs['blip2'], '--out', out,
             '--segments', videos['segments'], '--frames', '2', '--batch-size', '3',

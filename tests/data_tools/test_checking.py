@@ -1,6 +1,5 @@
 """check_dataset: every bad sample of a mixed config reported with its reason; the cleaned
 annotation trains."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -26,14 +25,6 @@ IMAGE_PIPELINE = [
     dict(type='NormalizeVideo'),
     dict(type='PackVideoInputs'),
 ]
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'check_dataset', osp.join(REPO, 'tools', 'data', 'check_dataset.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -72,9 +63,9 @@ train_dataloader = dict(batch_size=2, dataset=dict(type='MixedDataset', datasets
 
 
 def test_bad_samples_are_reported_with_reasons_and_the_cleaned_annotation_trains(
-        tmp_path, mixed_config, capsys, tiny_config_options):
-    checks = _tool().main([mixed_config, '--workers', '2', '--write-clean',
-                           str(tmp_path / 'clean')])
+        tmp_path, mixed_config, capsys, tiny_config_options, load_tool):
+    tool = load_tool('tools/data/check_dataset.py')
+    checks = tool.main([mixed_config, '--workers', '2', '--write-clean', str(tmp_path / 'clean')])
     videos, images = checks
     found = {(osp.basename(p.path), p.kind) for p in videos.problems}
     assert found == {('corrupt.mp4', 'unreadable'), ('zero.mp4', 'empty'),

@@ -1,7 +1,5 @@
 """Shot detection (PySceneDetect) into the segments file that ActionRecognitionDataset reads."""
-import importlib.util
 import json
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -13,9 +11,6 @@ from vidrd.datasets import ActionRecognitionDataset
 from vidrd.datasets.annotations import read_table
 from vidrd.datasets.transforms import LoadVideoFrames
 from vidrd.datasets.video_io import read_video
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 def _write_dataset_videos(root, cut_videos):
     cut_videos.write_cut_video(str(root / 'cooking' / 'a.mp4'), [0, 6, 37, 49], fps=10, seed=1,
@@ -114,15 +109,12 @@ def test_unreadable_videos_are_reported_and_skipped(tmp_path, cut_videos):
     assert 'unreadable corrupt' in again.summary()
 
 
-def test_command_line_with_workers_matches_one_process(tmp_path, cut_videos, capsys):
+def test_command_line_with_workers_matches_one_process(tmp_path, cut_videos, capsys, load_tool):
     root = tmp_path / 'videos'
     _write_dataset_videos(root, cut_videos)
     single = str(tmp_path / 'single.csv')
     segment_videos(str(root), single, ShotDetection(min_scene_len=3), 1.0, 2.0, progress=False)
-    spec = importlib.util.spec_from_file_location(
-        'segment_videos', osp.join(REPO, 'tools', 'data', 'segment_videos.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/data/segment_videos.py')
     out = str(tmp_path / 'workers.csv')
     tool.main([str(root), '--out', out, '--min-duration', '1', '--max-duration', '2',
                '--min-scene-len', '3', '--workers', '2'])
