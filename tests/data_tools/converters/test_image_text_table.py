@@ -67,3 +67,13 @@ def test_csv_with_a_path_column_and_url_basenames(tmp_path, cut_videos):
     no_path = cut_videos.write_csv(str(tmp_path / 'n.csv'), [dict(caption='x')], ['caption'])
     with pytest.raises(ValueError, match=r"no \"path\" column.*--path-format"):
         convert_image_table(no_path, out, str(images))
+
+
+def test_command_line(tmp_path, laion, load_tool, capsys):
+    table, images = laion
+    out = str(tmp_path / 'captions.jsonl')
+    load_tool('tools/data/convert_laion.py').main([
+        table, '--image-dir', images, '--out', out, '--path-format', '00000/{key}.jpg',
+        '--min-score', '5.8'])
+    assert capsys.readouterr().out == ('6 rows: 3 written, dropped: 2 below min score, 1 '
+                                       'without image file\n')

@@ -61,3 +61,15 @@ def test_full_videos_take_the_annotated_window_and_bad_tables_are_named(tmp_path
                                     ['youtube_id', 'time_start', 'time_end'])
     with pytest.raises(ValueError, match=r"test.csv: no column\(s\) \['label'\]"):
         convert_kinetics(test_csv, ann, segments)
+
+
+def test_command_line(tmp_path, cut_videos, load_tool, capsys):
+    csv_path = cut_videos.write_csv(str(tmp_path / 'train.csv'), KINETICS_ROWS, FIELDS)
+    load_tool('tools/data/convert_kinetics.py').main([
+        csv_path, '--out-ann', str(tmp_path / 'ann.csv'), '--out-segments',
+        str(tmp_path / 'seg.csv'), '--classes', str(tmp_path / 'classes.txt'), '--split',
+        'validate', '--full-videos', '--path-format', '{split}/{youtube_id}.mp4'])
+    assert capsys.readouterr().out.startswith('4 rows: 1 written (1 classes), 3 of another split')
+    assert read_table(str(tmp_path / 'seg.csv')) == [dict(
+        video_id='validate/val00000000', start='30', end='40',
+        segment_id='validate/val00000000_000')]
