@@ -160,3 +160,23 @@ def test_command_line_skips_unreadable_videos_and_needs_labels_for_label_prompts
     assert len(_read(out)) == 6
     with pytest.raises(ValueError, match=r'\{label\}.*--labels'):
         tool.main(args + ['--prompt', 'a person {label}'])
+
+
+def test_separate_key_frames_in_one_llava_prompt(tmp_path, videos, tiny_vlm_dirs):
+    from PIL import Image
+    captioner = VisionLanguageCaptioner(tiny_vlm_dirs['llava'], device='cpu', max_new_tokens=4)
+    items = caption_items(videos['root'], videos['segments'])
+    frames = [Image.fromarray(frame) for frame in key_frames(items[0], 3)]
+    inputs = captioner.inputs([frames, frames[:1]], ['describe it', 'describe it'])
+    image_token = captioner.tokenizer.convert_tokens_to_ids('<image>')
+    # 16 patch features per 32x32 image (8x8 patches)
+    assert (inputs['input_ids'] == image_token).sum(dim=1).tolist() == [48, 16]
+    assert inputs['pixel_values'].shape[0] == 4
+    out = str(tmp_path / 'captions.jsonl')
+    report = caption_videos(items, captioner, out, num_frames=3, frame_layout='separate',
+                            progress=False)
+    assert report.captioned == 6 and len(_read(out)) == 6
+
+    blip2 = VisionLanguageCaptioner(tiny_vlm_dirs['blip2'], device='cpu')
+    with pytest.raises(ValueError, match='one image per prompt.*"grid"'):
+        caption_videos(items, blip2, out, frame_layout='separate', progress=False)

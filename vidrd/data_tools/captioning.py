@@ -4,7 +4,8 @@ the caption file ``ActionRecognitionDataset`` reads (``CAPTION_FORMAT``: JSONL `
 The paper describes action-recognition clips with a language model (MiniGPT-4) whose prompt
 carries the class label. Here any transformers model that ``AutoModelForImageTextToText`` and
 ``AutoProcessor`` load from a folder does it (BLIP-2, the LLaVA family, ...): ``K`` key frames,
-evenly spread over the segment, are tiled into one image; the prompt template may name the label
+evenly spread over the segment, are tiled into one image (or, for chat-template models, all
+given in one prompt: ``frame_layout='separate'``); the prompt template may name the label
 (``{label}``, from an action-recognition annotation) and is wrapped in the model's chat template
 when its processor has one. Greedy decoding, so a caption depends on its item only.
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from vidrd.datasets.action_recognition_dataset import SEGMENTS_FORMAT, humanize_class_name
@@ -124,7 +126,6 @@ def key_frames(item: CaptionItem, num_frames: int) -> np.ndarray:
 
 def tile_frames(frames: np.ndarray):
     """A PIL image of the frames in a near-square grid, row by row (black where none)."""
-    from PIL import Image
     count, height, width = frames.shape[:3]
     cols = math.ceil(math.sqrt(count))
     rows = math.ceil(count / cols)
@@ -170,24 +171,38 @@ class VisionLanguageCaptioner:
         get_logger().info(f'captioning with {type(self.model).__name__} from {model_dir} on '
                           f'{self.device} ({dtype})')
 
-    def model_prompt(self, text: str) -> str:
-        """The text the processor gets: the chat template around one image and ``text`` when
-        the processor has a template (LLaVA family), else ``text`` itself (BLIP-2)."""
-        if getattr(self.processor, 'chat_template', None):
-            messages = [dict(role='user', content=[dict(type='image'),
-                                                   dict(type='text', text=text)])]
+    @property
+    def takes_several_images(self) -> bool:
+        """Whether a prompt may hold several images (a chat template places them)."""
+        return bool(getattr(self.processor, 'chat_template', None))
+
+    def model_prompt(self, text: str, num_images: int = 1) -> str:
+        """The text the processor gets: the chat template around ``num_images`` images and
+        ``text`` when the processor has a template (LLaVA family), else ``text`` itself (BLIP-2,
+        one image)."""
+        if self.takes_several_images:
+            content = [dict(type='image')] * num_images + [dict(type='text', text=text)]
+            messages = [dict(role='user', content=content)]
             return self.processor.apply_chat_template(messages, add_generation_prompt=True)
+        if num_images != 1:
+            raise ValueError(f'{type(self.model).__name__} takes one image per prompt (its '
+                             'processor has no chat template): tile the key frames into one '
+                             '(frame layout "grid")')
         return text
 
     def inputs(self, images: Sequence, texts: Sequence[str]):
-        """Processor outputs of a batch (one image and one prompt per item), on the device."""
-        batch = self.processor(images=list(images), text=[self.model_prompt(t) for t in texts],
+        """Processor outputs of a batch, on the device: per item one PIL image, or a list of
+        them (several images in one prompt), and a prompt."""
+        counts = [len(i) if isinstance(i, (list, tuple)) else 1 for i in images]
+        flat = [image for i in images for image in (i if isinstance(i, (list, tuple)) else [i])]
+        batch = self.processor(images=flat,
+                               text=[self.model_prompt(t, n) for t, n in zip(texts, counts)],
                                return_tensors='pt', padding=True)
         return {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
                 for k, v in batch.items()}
 
     def generate(self, images: Sequence, texts: Sequence[str]) -> List[str]:
-        """One caption per (image, prompt), greedy."""
+        """One caption per item (image or list of images, and prompt), greedy."""
         import torch
         inputs = self.inputs(images, texts)
         with torch.inference_mode():
@@ -269,12 +284,15 @@ def merge_parts(items: Sequence[CaptionItem], out: str, num_shards: int) -> bool
 def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames: int = 4,
                    prompt: Optional[str] = None, caption_template: str = '{description}',
                    batch_size: int = 8, num_shards: Optional[int] = None,
-                   shard_id: Optional[int] = None, progress: bool = True) -> CaptionReport:
+                   shard_id: Optional[int] = None, frame_layout: str = 'grid',
+                   progress: bool = True) -> CaptionReport:
     """Caption ``items`` (see :func:`caption_items`) into ``out`` (JSONL ``id,caption``).
 
     Args:
         captioner: a :class:`VisionLanguageCaptioner` (anything with ``generate(images, texts)``).
-        num_frames: key frames per item, tiled into one image.
+        num_frames: key frames per item.
+        frame_layout: ``'grid'`` tiles them into one image (any model); ``'separate'`` gives
+            the model all of them in one prompt (chat-template models such as LLaVA).
         prompt: template of the model's prompt; ``{label}`` (class name in words) and
             ``{video_id}`` are filled in. Default: ``DEFAULT_LABEL_PROMPT`` when every item has a
             label, else ``DEFAULT_PROMPT``.
@@ -284,6 +302,11 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
             so a resumed run batches the remaining items as an uninterrupted one would.
         num_shards, shard_id: this process's share (default torchrun's environment).
     """
+    if frame_layout not in ('grid', 'separate'):
+        raise ValueError(f"frame_layout must be 'grid' or 'separate', got {frame_layout!r}")
+    if frame_layout == 'separate' and not getattr(captioner, 'takes_several_images', True):
+        raise ValueError('this model takes one image per prompt (no chat template): use the '
+                         '"grid" frame layout')
     if num_frames < 1 or batch_size < 1:
         raise ValueError(f'num_frames and batch_size must be >= 1, got {num_frames}, '
                          f'{batch_size}')
@@ -312,7 +335,9 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
         images, kept = [], []
         for item in batch:
             try:
-                images.append(tile_frames(key_frames(item, num_frames)))
+                frames = key_frames(item, num_frames)
+                images.append(tile_frames(frames) if frame_layout == 'grid' else
+                              [Image.fromarray(frame) for frame in frames])
                 kept.append(item)
             except OSError as error:
                 report.unreadable[item.id] = str(error)
