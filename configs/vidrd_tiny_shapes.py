@@ -67,4 +67,11 @@ custom_hooks = [
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(interval=500, max_keep_ckpts=2))
 val_evaluator = []
-test_evaluator = []
+# held-out prompts scored by the demo's in-domain classifier (attribute accuracy, FVD, IS):
+# tools/demo.sh trains it next to the model; if the file is missing it is trained here the same
+# way (~1 minute), so `tools/test.py configs/vidrd_tiny_shapes.py CKPT` prints the demo's table
+_classifier = dict(type='ShapesClassifier', weights='work_dirs/demo/shapes_classifier.safetensors',
+                   train_if_missing={{_base_.shapes_dataset}})
+test_evaluator = [dict(type='ShapesAttributeAccuracy'),
+                  dict(type='FrechetVideoDistance', extractor=_classifier),
+                  dict(type='InceptionScore', extractor=_classifier, num_splits=2)]

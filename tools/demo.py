@@ -3,6 +3,7 @@ import argparse
 
 from vidrd.apis.demo import run_demo
 from vidrd.apis.run_config import DictAction
+from vidrd.utils.cli import run_cli
 
 
 def main():
@@ -17,4 +18,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

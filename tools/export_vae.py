@@ -13,6 +13,7 @@ import argparse
 from vidrd.apis.run_config import DictAction, check_paths, load_config
 from vidrd.engine.hooks.export_temporal_vae_hook import export_vae_from_checkpoint
 from vidrd.registry import MODELS
+from vidrd.utils.cli import run_cli
 from vidrd.utils.logging import get_logger
 
 
@@ -39,4 +40,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)
