@@ -109,6 +109,17 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     return report
 
 
+def app_command(work_dir: str = 'work_dirs/demo') -> str:
+    """The command that serves the web app on the model the demo trained in ``work_dir``."""
+    pointer = osp.join(work_dir, 'vidrd', 'last_checkpoint')  # written by mmengine
+    checkpoint = osp.join(work_dir, 'vidrd', 'iter_N.pth')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            checkpoint = osp.relpath(f.read().strip())
+    return (f'python tools/app.py {osp.relpath(TINY_CONFIG)} {checkpoint} '
+            f'--sampler-config {osp.relpath(osp.join(LONG_VIDEO_SAMPLERS, "vidrd_full.py"))}')
+
+
 def _write_report(work_dir: str, report: Dict) -> None:
     with open(osp.join(work_dir, 'report.json'), 'w') as f:
         json.dump(report, f, indent=2, default=str)
