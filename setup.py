@@ -21,6 +21,7 @@ setup(
         'imageio>=2.30',
         'pillow',
         'tqdm',
+        'matplotlib',
         'tensorboard>=2.14',
         'pytorch-fid==0.3.0',
     ],

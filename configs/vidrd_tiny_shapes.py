@@ -62,7 +62,9 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10
 custom_hooks = [
     dict(type='TrainableCheckpointHook', keep_frozen=['text_encoder.']),
     dict(type='IterationSeedHook'),
-    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif')),
+    # held-out prompts sampled 3 times in training: files and TensorBoard videos
+    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif'), interval=800,
+         prompts=('a red triangle moving up', 'a blue circle moving left')),
 ]
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(interval=500, max_keep_ckpts=2))
