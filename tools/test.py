@@ -4,7 +4,7 @@ import argparse
 
 from vidrd.apis.metric_table import format_metric_table, write_metrics_json
 from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
-from vidrd.utils.checkpoint import require_path
+from vidrd.engine.runner import check_checkpoint_file
 from vidrd.utils.cli import run_cli
 
 
@@ -27,7 +27,7 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.work_dir, launcher=args.launcher)
     cfg.load_from = args.checkpoint
     check_paths(cfg, sections=('model', 'test_dataloader', 'test_evaluator'))
-    require_path(args.checkpoint, 'checkpoint')
+    check_checkpoint_file(args.checkpoint)  # before the evaluator's networks load
     metrics = build_runner(cfg).test()
     print('\n' + format_metric_table(metrics))
     if args.out:

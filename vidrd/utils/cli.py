@@ -80,9 +80,13 @@ def unknown_type_message(err: KeyError) -> Optional[str]:
     found = _UNKNOWN_TYPE.search(text)
     if found is None:
         return None
-    name, registry = found.group(1), found.group(3)
+    name, scope, registry = found.group(1), found.group(2), found.group(3)
+    registered = _registered_names(registry)
+    if name in registered:  # registered, but looked up outside vidrd's scope
+        return (f'type {name!r} was looked up in the {scope or "mmengine"}::{registry} registry; '
+                "it is vidrd's: build it with default_scope='vidrd' (init_default_scope)")
     message = f'unknown type {name!r}: nothing of that name is registered in the {registry} registry'
-    suggestions = close_names(name, _registered_names(registry))
+    suggestions = close_names(name, registered)
     if suggestions:
         message += '; did you mean ' + ' or '.join(repr(s) for s in suggestions) + '?'
     return message + ' (`python -m vidrd.registry` lists them; a plugin needs custom_imports)'
