@@ -40,7 +40,7 @@ def check_value(ok: bool, message: str) -> None:
         raise InvalidValueError(message)
 
 
-_UNKNOWN_TYPE = re.compile(r"(\S+) is not in the (?:(\w+)::)?(\w+) registry")
+_UNKNOWN_TYPE = re.compile(r"(\S+) is not in the (?:(\w+)::)?(.+?) registry")
 
 
 def _registered_names(registry_name: str) -> List[str]:
