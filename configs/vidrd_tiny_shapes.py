@@ -73,7 +73,7 @@ val_evaluator = []
 # tools/demo.sh trains it next to the model; if the file is missing it is trained here the same
 # way (~1 minute), so `tools/test.py configs/vidrd_tiny_shapes.py CKPT` prints the demo's table
 _classifier = dict(type='ShapesClassifier', weights='work_dirs/demo/shapes_classifier.safetensors',
-                   train_if_missing={{_base_.shapes_dataset}})
+                   train_if_missing=dict(dataset={{_base_.shapes_dataset}}, iterations=300))
 test_evaluator = [dict(type='ShapesAttributeAccuracy'),
                   dict(type='FrechetVideoDistance', extractor=_classifier),
                   dict(type='InceptionScore', extractor=_classifier, num_splits=2)]

@@ -100,9 +100,9 @@ class ShapesClassifier(VideoFeatureExtractor):
         colors, shapes, directions: class names (only for random weights; a weights file
             records its own).
         resolution: frames are resized to this square size (the dataset's 32).
-        train_if_missing: a ``MovingShapesDataset`` config (no pipeline needed): when the
-            ``weights`` file does not exist, train the classifier on that data as the demo does
-            (:func:`train_demo_classifier`) and write it there, so a config can carry its
+        train_if_missing: ``dict(dataset=<MovingShapesDataset config>, iterations=300)``: when
+            the ``weights`` file does not exist, train the classifier on that data as the demo
+            does (:func:`train_demo_classifier`) and write it there, so a config can carry its
             evaluator (``configs/vidrd_tiny_shapes.py``).
     """
     name = 'shapes_classifier'
@@ -117,7 +117,8 @@ class ShapesClassifier(VideoFeatureExtractor):
         if weights is not None and train_if_missing is not None and not os.path.exists(weights):
             get_logger().info(f'ShapesClassifier: {weights!r} does not exist; training it as the '
                               'demo does (a few minutes on the CPU)')
-            train_demo_classifier(train_if_missing, weights)
+            train_demo_classifier(train_if_missing['dataset'], weights,
+                                  train_if_missing.get('iterations', 300))
         if weights is None:
             if not allow_random_weights:
                 raise FileNotFoundError(f'ShapesClassifier: no weights file given. {SHAPES_WEIGHTS_HINT} '
