@@ -4,7 +4,10 @@ log draws to a PNG, and the test metric table round-trips through JSON."""
 import glob
 import io
 import json
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -31,6 +34,7 @@ def trained(tmp_path_factory):
         'test_evaluator': [dict(type='ShapesAttributeAccuracy')],
     })
     cfg = load_config(TINY, options, work_dir=str(work_dir))
+    cfg.dump(str(work_dir / 'config.py'))
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.test()
@@ -87,3 +91,19 @@ def test_metric_table_round_trips_through_json(trained, tmp_path):
     assert saved['metrics'] == pytest.approx({k: float(v) for k, v in metrics.items()})
     table = format_metric_table(metrics)
     assert all(key in table for key in metrics)
+
+
+def test_tools_test_prints_the_runs_numbers_and_writes_them_to_json(trained, tmp_path):
+    """tools/test.py on the run's checkpoint reproduces the metrics the run computed."""
+    work_dir, metrics = trained
+    out = tmp_path / 'metrics.json'
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'test.py'), str(work_dir / 'config.py'),
+         str(work_dir / 'iter_3.pth'), '--work-dir', str(tmp_path / 'wd'), '--out', str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = json.load(open(out))['metrics']
+    assert saved == pytest.approx({k: float(v) for k, v in metrics.items()})
+    for key in metrics:
+        assert key in result.stdout
