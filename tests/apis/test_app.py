@@ -84,3 +84,12 @@ def test_a_strategy_that_does_not_fit_is_a_message_not_a_crash(app):
     request = _request(app, m=0)  # FNR needs prompt frames
     with pytest.raises(ValueError, match='num_prompt_frames|M'):
         app.build_request_sampler(request)
+
+
+def test_the_page_queues_one_request_at_a_time(app):
+    page = app.build()
+    (generate,) = [fn for fn in page.fns.values() if fn.name == 'run']
+    assert generate.queue and generate.concurrency_limit == 1
+    labels = {block.label for block in page.blocks.values() if getattr(block, 'label', None)}
+    assert {'Clips', 'Seed', 'DDIM steps', 'PastDependentNoiseSampling: alpha',
+            'StagedGuidanceDenoising: beta'} <= labels
