@@ -6,7 +6,6 @@ clicks Generate, waits, and checks the <video> element's file: it plays in the b
 2 clips x 4 frames. Invalid input (an empty prompt, a prompt with no known word) shows its
 message in the page. Skipped with the reason where chromium or Playwright is missing.
 """
-import os
 import os.path as osp
 import shutil
 import socket

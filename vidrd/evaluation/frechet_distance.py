@@ -57,7 +57,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
             product is not finite.
     """
     from pytorch_fid.fid_score import calculate_frechet_distance
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    mu1 = np.atleast_1d(np.asarray(mu1, np.float64))
+    mu2 = np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
     sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:

@@ -85,7 +85,8 @@ def unknown_type_message(err: KeyError) -> Optional[str]:
     if name in registered:  # registered, but looked up outside vidrd's scope
         return (f'type {name!r} was looked up in the {scope or "mmengine"}::{registry} registry; '
                 "it is vidrd's: build it with default_scope='vidrd' (init_default_scope)")
-    message = f'unknown type {name!r}: nothing of that name is registered in the {registry} registry'
+    message = (f'unknown type {name!r}: nothing of that name is registered in the {registry} '
+               'registry')
     suggestions = close_names(name, registered)
     if suggestions:
         message += '; did you mean ' + ' or '.join(repr(s) for s in suggestions) + '?'
