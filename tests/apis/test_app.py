@@ -5,7 +5,6 @@ import os.path as osp
 
 import pytest
 
-from tests.conftest import TINY_TRAINING_OPTIONS
 from vidrd.apis import load_generation_model
 from vidrd.apis.app import GenerationApp, registered_strategies
 from vidrd.datasets.video_io import read_video
@@ -13,12 +12,16 @@ from vidrd.utils.cli import UserError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
-MODEL_OPTIONS = {k: v for k, v in TINY_TRAINING_OPTIONS.items() if k.startswith('model.')}
 
 
 @pytest.fixture(scope='module')
-def app(tmp_path_factory):
-    model = load_generation_model(TINY, cfg_options=dict(MODEL_OPTIONS))
+def model_options(tiny_training_options):
+    return {k: v for k, v in tiny_training_options.items() if k.startswith('model.')}
+
+
+@pytest.fixture(scope='module')
+def app(tmp_path_factory, model_options):
+    model = load_generation_model(TINY, cfg_options=dict(model_options))
     return GenerationApp(model, out_dir=str(tmp_path_factory.mktemp('app')))
 
 
@@ -43,7 +46,7 @@ def test_strategies_and_their_parameters_include_a_plugins(monkeypatch):
     assert plugin and 'window_stride' in [p.name for p in strategies[plugin[0]]]
 
 
-def test_progress_every_ddim_step_of_every_clip_and_the_video(app):
+def test_progress_every_ddim_step_of_every_clip_and_the_video(app, model_options):
     request = _request(app)
     calls = []
     path, frames = app.generate(request, lambda fraction, text: calls.append((fraction, text)))
@@ -53,7 +56,7 @@ def test_progress_every_ddim_step_of_every_clip_and_the_video(app):
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
     video, fps = read_video(path)
     assert fps == app.fps
-    assert len(video) == frames == 2 * MODEL_OPTIONS['model.long_video_sampler.num_frames']
+    assert len(video) == frames == 2 * model_options['model.long_video_sampler.num_frames']
     sampler = app.build_request_sampler(request)
     assert [type(s).__name__ for s in sampler.strategies] == ['FrameNoiseReversion',
                                                               'StagedGuidanceDenoising']

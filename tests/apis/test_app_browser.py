@@ -13,14 +13,11 @@ import socket
 import pytest
 import torch
 
-from tests.conftest import TINY_TRAINING_OPTIONS
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync']
-MODEL_OPTIONS = {k: v for k, v in TINY_TRAINING_OPTIONS.items() if k.startswith('model.')}
 
 
 def _free_port() -> int:
@@ -30,7 +27,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope='module')
-def served_app(tmp_path_factory):
+def model_options(tiny_training_options):
+    return {k: v for k, v in tiny_training_options.items() if k.startswith('model.')}
+
+
+@pytest.fixture(scope='module')
+def served_app(tmp_path_factory, model_options):
     pytest.importorskip('gradio')
     if not osp.exists(CHROMIUM):
         pytest.skip('no chromium: apt-get install -y chromium (as root; .ci/run does it)')
@@ -38,11 +40,11 @@ def served_app(tmp_path_factory):
     from vidrd.apis import load_generation_model
     from vidrd.apis.app import launch_app
     tmp = tmp_path_factory.mktemp('app')
-    model = load_generation_model(TINY, cfg_options=dict(MODEL_OPTIONS))
+    model = load_generation_model(TINY, cfg_options=dict(model_options))
     checkpoint = str(tmp / 'tiny.pth')
     torch.save({'state_dict': model.trainable_state_dict()}, checkpoint)
     port = _free_port()
-    page = launch_app(TINY, checkpoint, port=port, cfg_options=dict(MODEL_OPTIONS),
+    page = launch_app(TINY, checkpoint, port=port, cfg_options=dict(model_options),
                       out_dir=str(tmp / 'videos'), block=False)
     yield f'http://127.0.0.1:{port}', tmp
     page.close()
@@ -71,7 +73,8 @@ def _submit(page, prompt: str, clips: int) -> None:
     page.locator('#generate').click()
 
 
-def test_two_clips_play_in_the_browser_with_the_expected_frames(browser_page, tmp_path):
+def test_two_clips_play_in_the_browser_with_the_expected_frames(browser_page, model_options,
+                                                               tmp_path):
     import av
     page = browser_page
     _submit(page, 'a red circle moving sideways', clips=2)
@@ -86,7 +89,7 @@ def test_two_clips_play_in_the_browser_with_the_expected_frames(browser_page, tm
     path.write_bytes(response.body())
     with av.open(str(path)) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    assert frames == 2 * MODEL_OPTIONS['model.long_video_sampler.num_frames']
+    assert frames == 2 * model_options['model.long_video_sampler.num_frames']
     # the word the demo's tokenizer does not know is named in the page
     status = page.locator('#status')
     status.get_by_text('sideways').wait_for(timeout=10_000)

@@ -22,10 +22,9 @@ PROMPT = 'a red triangle moving up'
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    from tests.conftest import TINY_TRAINING_OPTIONS
+def trained(tmp_path_factory, tiny_training_options):
     work_dir = tmp_path_factory.mktemp('tracking')
-    options = dict(TINY_TRAINING_OPTIONS)
+    options = dict(tiny_training_options)
     options.update({
         'train_cfg.max_iters': 3, 'default_hooks.checkpoint.interval': 3,
         'custom_hooks': [dict(type='TrainableCheckpointHook'),
