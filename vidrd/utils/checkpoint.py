@@ -67,8 +67,8 @@ def load_state_dict(path: str, trust_pickle: bool = False, hint: Optional[str] =
     if kind is None:
         raise NotACheckpointError(
             f'{path!r} is not a checkpoint (neither safetensors nor a torch.save file: it starts '
-            f'with {_first_bytes(path)!r}); give the .pth / .safetensors written by training'
-            + (f' ({hint})' if hint else ''))
+            f'with {_first_bytes(path)!r}); expected '
+            + (hint or 'the .pth / .safetensors written by training'))
     if kind == 'safetensors':
         from safetensors.torch import load_file
         try:

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -82,6 +83,8 @@ class VideoVisualizationHook(Hook):
 
     def _write(self, runner, folder: str, name: str, video: torch.Tensor,
                real: Optional[torch.Tensor] = None) -> None:
+        if not is_main_process():  # the same names on every rank: one writer
+            return
         if self.side_by_side and real is not None and real.shape == video.shape:
             video = torch.cat([real.to(video), video], dim=-1)
         frames = video_to_frames(video)
@@ -117,7 +120,8 @@ class VideoVisualizationHook(Hook):
         self._eval_iter(runner, 'test', outputs)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        if not (self.interval and self.prompts and self.every_n_train_iters(runner, self.interval)):
+        if not (self.interval and self.prompts and self.every_n_train_iters(runner, self.interval)
+                and is_main_process()):
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         was_training = model.training
