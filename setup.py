@@ -1,5 +1,7 @@
 from setuptools import find_packages, setup
 
+GRADIO = 'gradio>=6,<7'
+
 setup(
     name='vidrd',
     version='0.1.0',
@@ -11,7 +13,6 @@ setup(
         'torch==2.14.1',
         'torchvision==0.29.1',
         'mmengine==0.10.7',
-        'diffusers>=0.30',
         'transformers>=4.40',
         'safetensors>=0.4',
         'av>=12',
@@ -22,9 +23,16 @@ setup(
         'tqdm',
         'scenedetect>=0.6.4',  # shot detection for tools/data/segment_videos.py
         'pyarrow',  # LAION-style parquet tables
+        'matplotlib',
+        'tensorboard>=2.14',
+        'pytorch-fid==0.3.0',
     ],
     extras_require={
-        'tests': ['pytest>=7', 'pytorch-fid==0.3.0'],
-        'eval': ['pytorch-fid==0.3.0'],
+        # the web app (tools/app.py); tools/demo.sh installs it to print a working app command
+        'app': [GRADIO],
+        # diffusers is only a test oracle and a benchmark baseline, never imported at run time
+        'tests': ['pytest>=7', 'diffusers>=0.30', GRADIO, 'playwright>=1.40'],
+        'benchmarks': ['diffusers>=0.30'],
+        'eval': [],  # pytorch-fid is a runtime dependency now; kept so `.[eval]` still installs
     },
 )

@@ -62,9 +62,18 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10
 custom_hooks = [
     dict(type='TrainableCheckpointHook', keep_frozen=['text_encoder.']),
     dict(type='IterationSeedHook'),
-    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif')),
+    # held-out prompts sampled 3 times in training: files and TensorBoard videos
+    dict(type='VideoVisualizationHook', max_videos=8, formats=('mp4', 'gif'), interval=800,
+         prompts=('a red triangle moving up', 'a blue circle moving left')),
 ]
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(interval=500, max_keep_ckpts=2))
 val_evaluator = []
-test_evaluator = []
+# held-out prompts scored by the demo's in-domain classifier (attribute accuracy, FVD, IS):
+# tools/demo.sh trains it next to the model; if the file is missing it is trained here the same
+# way (~1 minute), so `tools/test.py configs/vidrd_tiny_shapes.py CKPT` prints the demo's table
+_classifier = dict(type='ShapesClassifier', weights='work_dirs/demo/shapes_classifier.safetensors',
+                   train_if_missing=dict(dataset={{_base_.shapes_dataset}}, iterations=300))
+test_evaluator = [dict(type='ShapesAttributeAccuracy'),
+                  dict(type='FrechetVideoDistance', extractor=_classifier),
+                  dict(type='InceptionScore', extractor=_classifier, num_splits=2)]

@@ -61,6 +61,13 @@ TINY_TRAINING_OPTIONS = {
 }
 
 
+@pytest.fixture(scope='session')
+def tiny_training_options():
+    """TINY_TRAINING_OPTIONS (a copy) for module- and session-scoped fixtures."""
+    import copy
+    return copy.deepcopy(TINY_TRAINING_OPTIONS)
+
+
 @pytest.fixture
 def tiny_config_options():
     """A fresh copy of TINY_TRAINING_OPTIONS for ``load_config(..., cfg_options=...)``."""

@@ -12,6 +12,7 @@ import json
 from mmengine.config import Config, DictAction
 
 from vidrd.evaluation.reference_stats import compute_reference_stats
+from vidrd.utils.cli import run_cli
 
 
 def parse_args():
@@ -46,4 +47,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -1,8 +1,9 @@
 """The embedded demo (README command 1): train, test and sample a tiny VidRD on the CPU."""
 import argparse
 
-from vidrd.apis.demo import run_demo
+from vidrd.apis.demo import app_command, run_demo
 from vidrd.apis.run_config import DictAction
+from vidrd.utils.cli import run_cli
 
 
 def main():
@@ -13,8 +14,10 @@ def main():
     args = parser.parse_args()
     report = run_demo(args.work_dir, args.cfg_options)
     print(open(f'{args.work_dir}/report.md').read())
+    print('Try the model in your browser (then open http://127.0.0.1:7860):\n\n'
+          f'    . .venv/bin/activate && {app_command(args.work_dir)}\n')
     return report
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
-pip install -q -e .
+pip install -q -e '.[app]'
 python tools/demo.py "$@"

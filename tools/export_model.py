@@ -11,6 +11,7 @@ import argparse
 
 from vidrd.apis.export import export_standalone_model
 from vidrd.apis.run_config import DictAction
+from vidrd.utils.cli import run_cli
 
 
 def main():
@@ -25,4 +26,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -10,9 +10,12 @@ intermediate checkpoint. Load the folder in a VidRD config with
 """
 import argparse
 
+from mmengine.registry import init_default_scope
+
 from vidrd.apis.run_config import DictAction, check_paths, load_config
 from vidrd.engine.hooks.export_temporal_vae_hook import export_vae_from_checkpoint
 from vidrd.registry import MODELS
+from vidrd.utils.cli import run_cli
 from vidrd.utils.logging import get_logger
 
 
@@ -33,10 +36,11 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     check_paths(cfg, sections=('model',))
+    init_default_scope(cfg.get('default_scope', 'vidrd'))  # as the Runner does
     model = MODELS.build(cfg.model)
     folder = export_vae_from_checkpoint(model, args.checkpoint, args.out_dir, args.trust_pickle)
     get_logger().info(f"use it with vae=dict(type='PretrainedAutoencoderKL', folder={folder!r})")
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -16,6 +16,7 @@ import argparse
 from mmengine.config import DictAction
 
 from vidrd.apis import generate_long_video, load_generation_model, read_prompt_file
+from vidrd.utils.cli import UserError, run_cli
 
 
 def parse_args():
@@ -26,7 +27,8 @@ def parse_args():
     parser.add_argument('--prompt-file', help='text file, one prompt (= one video) per line')
     parser.add_argument('--storyline', help='text file, one prompt per clip of a single video')
     parser.add_argument('--negative-prompt', help='unconditional prompt (default: the model\'s)')
-    parser.add_argument('--num-clips', type=int, help='clips per video (default 1)')
+    parser.add_argument('--num-clips', type=int,
+                        help="clips per video (default: the config's model.num_clips)")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-dir', default='outputs/generate')
     parser.add_argument('--formats', nargs='+', default=['mp4', 'gif'], choices=['mp4', 'gif'])
@@ -50,10 +52,10 @@ def main():
         prompts += read_prompt_file(args.prompt_file)
     if args.storyline:
         if prompts:
-            raise SystemExit('--storyline makes one video; do not combine it with --prompt(-file)')
+            raise UserError('--storyline makes one video; do not combine it with --prompt(-file)')
         prompts = read_prompt_file(args.storyline)
     if not prompts:
-        raise SystemExit('no prompts: give --prompt, --prompt-file or --storyline')
+        raise UserError('no prompts: give --prompt, --prompt-file or --storyline')
     model = load_generation_model(args.config, args.checkpoint, args.sampler_config,
                                   args.cfg_options, device=args.device,
                                   trust_pickle=args.trust_pickle)
@@ -64,4 +66,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -1,8 +1,11 @@
-"""Test a model: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]``: generate videos for
-the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...)."""
+"""Test a model: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]``:
+generate videos for the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...)."""
 import argparse
 
+from vidrd.apis.metric_table import format_metric_table, write_metrics_json
 from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
+from vidrd.engine.runner import check_checkpoint_file
+from vidrd.utils.cli import run_cli
 
 
 def parse_args():
@@ -10,6 +13,7 @@ def parse_args():
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint of the trained model')
     parser.add_argument('--work-dir', help='folder for logs, metrics and sample videos')
+    parser.add_argument('--out', help='also write the metric table to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.num_clips=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -23,13 +27,13 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.work_dir, launcher=args.launcher)
     cfg.load_from = args.checkpoint
     check_paths(cfg, sections=('model', 'test_dataloader', 'test_evaluator'))
+    check_checkpoint_file(args.checkpoint)  # before the evaluator's networks load
     metrics = build_runner(cfg).test()
-    width = max([len(k) for k in metrics] + [6])
-    print(f'\n{"metric":{width}s}  value')
-    for key, value in metrics.items():
-        print(f'{key:{width}s}  {value:.4f}' if isinstance(value, float) else
-              f'{key:{width}s}  {value}')
+    print('\n' + format_metric_table(metrics))
+    if args.out:
+        write_metrics_json(metrics, args.out, config=args.config, checkpoint=args.checkpoint)
+        print(f'metrics written to {args.out}')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

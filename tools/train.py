@@ -2,6 +2,7 @@
 import argparse
 
 from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
+from vidrd.utils.cli import run_cli
 
 
 def parse_args():
@@ -30,4 +31,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

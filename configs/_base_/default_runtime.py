@@ -27,7 +27,14 @@ custom_hooks = [
 
 log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
 log_level = 'INFO'
-vis_backends = [dict(type='LocalVisBackend')]
+# scalars (loss, lr, grad_norm, time) and sample videos go to vis_data/ as json (LocalVisBackend,
+# read by tools/analysis/plot_curves.py) and to TensorBoard: `tensorboard --logdir work_dirs`.
+# Weights & Biases: uncomment the last line (pip install wandb; `wandb login` first).
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend'),
+    # dict(type='WandbVisBackend', init_kwargs=dict(project='vidrd')),
+]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 randomness = dict(seed=0)
 load_from = None

@@ -90,3 +90,19 @@ def test_bad_inputs_are_clear_errors():
         feature_statistics(np.zeros((1, 4)))
     with pytest.raises(ValueError, match='same extractor'):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+def test_eigen_route_replaces_a_failed_pytorch_fid_sqrtm(monkeypatch):
+    """pytorch-fid raises "Imaginary component" when sqrtm fails; the eigenvalue route (which
+    pytorch-fid lacks) then gives the exact distance."""
+    import pytorch_fid.fid_score
+
+    def failing(*args, **kwargs):
+        raise ValueError('Imaginary component 0.5')
+
+    monkeypatch.setattr(pytorch_fid.fid_score, 'calculate_frechet_distance', failing)
+    rng = np.random.default_rng(6)
+    mu1, s1 = _stats(rng.normal(size=(30, 12)))
+    mu2, s2 = _stats(rng.normal(size=(30, 12)) + 0.3)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(
+        _exact_distance(mu1, s1, mu2, s2), rel=1e-9)

@@ -74,3 +74,27 @@ def test_short_training_orders_real_corrupted_noise(tmp_path):
     fvd_noise, is_noise = _score(reloaded, real, noise)
     assert fvd_real < fvd_corrupted < fvd_noise
     assert is_real > is_noise
+
+
+def test_a_config_carries_its_evaluator_and_trains_a_missing_classifier(tmp_path):
+    """configs/vidrd_tiny_shapes.py: attribute accuracy, FVD and IS with the demo's classifier;
+    a missing weights file is trained (as the demo does) instead of being a missing path."""
+    import os.path as osp
+
+    from vidrd.apis.run_config import load_config, missing_paths
+    from vidrd.registry import METRICS
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    weights = str(tmp_path / 'classifier.safetensors')
+    cfg = load_config(osp.join(repo, 'configs', 'vidrd_tiny_shapes.py'))
+    assert [m['type'] for m in cfg.test_evaluator] == [
+        'ShapesAttributeAccuracy', 'FrechetVideoDistance', 'InceptionScore']
+    for metric in cfg.test_evaluator[1:]:
+        metric.extractor.weights = weights
+        metric.extractor.train_if_missing.iterations = 2
+        metric.extractor.train_if_missing.dataset.update(num_frames=4, size=16)
+    assert not missing_paths(cfg, sections=('test_evaluator',))
+    fvd = METRICS.build(cfg.test_evaluator[1].to_dict())  # trains and writes the file
+    assert osp.isfile(weights) and fvd.extractor.weights_file == weights
+    inception = METRICS.build(cfg.test_evaluator[2].to_dict())  # finds it
+    for name, value in fvd.extractor.network.state_dict().items():
+        assert torch.equal(value, inception.extractor.network.state_dict()[name]), name

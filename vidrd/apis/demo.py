@@ -31,20 +31,18 @@ TINY_CONFIG = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
 LONG_VIDEO_SAMPLERS = osp.join(REPO, 'configs', 'ablations', 'tiny_shapes')
 
 
-def _evaluator(classifier: str) -> list:
-    extractor = dict(type='ShapesClassifier', weights=classifier)
-    return [dict(type='ShapesAttributeAccuracy'),
-            dict(type='FrechetVideoDistance', extractor=extractor),
-            dict(type='InceptionScore', extractor=extractor, num_splits=2)]
+def _use_classifier(cfg, classifier: str) -> None:
+    """Point the config's evaluator (attribute accuracy, FVD, IS) at the demo's classifier."""
+    for metric in cfg.test_evaluator:
+        if 'extractor' in metric:
+            metric.extractor.weights = classifier
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
              classifier_iters: int = 300, long_video_prompts: int = 2,
              long_video_clips: int = 3, ablation_videos: int = 2) -> Dict:
     """Run every stage; return the report (also written to ``work_dir/report.json``)."""
-    from vidrd.evaluation.feature_extractors.shapes_classifier import (
-        evaluate_accuracy, train_shapes_classifier)
-    from vidrd.registry import DATASETS
+    from vidrd.evaluation.feature_extractors.shapes_classifier import train_demo_classifier
 
     from .generate import generate_long_video
     from .long_video_ablation import load_sampler_configs, paper_claims, run_long_video_ablation
@@ -61,7 +59,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     t = time.time()
     classifier_path = osp.join(work_dir, 'shapes_classifier.safetensors')
     cfg = load_config(TINY_CONFIG, cfg_options, work_dir=osp.join(work_dir, 'vidrd'))
-    cfg.test_evaluator = _evaluator(classifier_path)
+    _use_classifier(cfg, classifier_path)
     runner = build_runner(cfg)
     runner.train()
     train_iters = runner.iter
@@ -69,12 +67,8 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     seconds_per_iter = float(iter_times[1:].mean() if len(iter_times) > 1 else iter_times.mean())
     t = stage('train VidRD', t)
 
-    data_cfg = dict(cfg.train_dataloader.dataset, pipeline=[])
-    train_set = DATASETS.build(dict(data_cfg, split='all', num_samples=2048, seed=5))
-    heldout = DATASETS.build(dict(data_cfg, split='heldout', num_samples=256, seed=6))
-    classifier = train_shapes_classifier(train_set, out=classifier_path,
-                                         iterations=classifier_iters, val_dataset=heldout)
-    classifier_accuracy = evaluate_accuracy(classifier, heldout)
+    _, classifier_accuracy = train_demo_classifier(cfg.train_dataloader.dataset.to_dict(),
+                                                   classifier_path, classifier_iters)
     t = stage('train feature network', t)
 
     metrics = runner.test()
@@ -113,6 +107,17 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
                    ablation_side_by_side=strip['files'], classifier=classifier_path))
     _write_report(work_dir, report)
     return report
+
+
+def app_command(work_dir: str = 'work_dirs/demo') -> str:
+    """The command that serves the web app on the model the demo trained in ``work_dir``."""
+    pointer = osp.join(work_dir, 'vidrd', 'last_checkpoint')  # written by mmengine
+    checkpoint = osp.join(work_dir, 'vidrd', 'iter_N.pth')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            checkpoint = osp.relpath(f.read().strip())
+    return (f'python tools/app.py {osp.relpath(TINY_CONFIG)} {checkpoint} '
+            f'--sampler-config {osp.relpath(osp.join(LONG_VIDEO_SAMPLERS, "vidrd_full.py"))}')
 
 
 def _write_report(work_dir: str, report: Dict) -> None:

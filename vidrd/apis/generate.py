@@ -13,7 +13,7 @@ import os.path as osp
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from mmengine.config import Config
 from vidrd.models.long_video import (GeneratedClip, ReuseAndDiffuseSampler, encode_prompts,
                                      encode_storyline)
 from vidrd.registry import MODELS
+from vidrd.utils.cli import check_value
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
 from vidrd.utils.logging import get_logger
 
@@ -109,7 +110,8 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
                         png_frames: bool = False, *, storyline: bool = False,
                         negative_prompt: Optional[str] = None,
                         resolution: Optional[Sequence[int]] = None,
-                        fps: float = 8) -> List[GeneratedVideo]:
+                        fps: float = 8,
+                        callback: Optional[Callable] = None) -> List[GeneratedVideo]:
     """Generate one long video per prompt and write it to ``out_dir``.
 
     Args:
@@ -119,7 +121,8 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         prompts: a prompt or a list of them (one video each); an element that is itself a list
             is a storyline (clip i follows element i). ``storyline=True`` makes the whole list
             one storyline video.
-        num_clips: clips per video (default: the storyline's length, else 1).
+        num_clips: clips per video (default: the storyline's length, else the model's
+            ``num_clips``, else 1).
         seed: every video uses this seed, so a prompt gives the same video wherever it stands.
         sampler_cfg: a sampler config / instance (default: the model's, else the full method).
         out_dir: where ``{index:03d}_{prompt}.{mp4,gif}`` (and PNG frame folders) go.
@@ -128,11 +131,15 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         negative_prompt: the unconditional prompt (default: the model's, else "").
         resolution: (H, W) in pixels (default: the model's ``resolution``, else 256 x 256).
         fps: frames per second of the files.
+        callback: called after every DDIM step as ``callback(clip_index, step_index,
+            num_clips, num_steps)`` (a progress bar), see ``ReuseAndDiffuseSampler.sample``.
 
     The sampler streams clips: each is turned into uint8 frames (and PNGs) as soon as it is
     decoded; the uint8 frames of a video are kept until its mp4 / gif are written.
     """
     from vidrd.datasets.video_io import write_video
+    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
+    check_value(fps > 0, f'fps must be > 0, got {fps}')
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
@@ -143,9 +150,9 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         negative_prompt = get('negative_prompt') or ''
     height, width = resolution or get('resolution') or (256, 256)
     factor = parts.vae.spatial_compression
-    if height % factor or width % factor:
-        raise ValueError(f'resolution {height}x{width} is not a multiple of the VAE\'s '
-                         f'downsampling factor {factor}')
+    check_value(height > 0 and width > 0 and not (height % factor or width % factor),
+                f'resolution {height}x{width} is not a positive multiple of the VAE\'s '
+                f'downsampling factor {factor}')
     latent_shape = (parts.vae.config['latent_channels'], height // factor, width // factor)
     if isinstance(prompts, str):
         prompts = [prompts]
@@ -159,7 +166,7 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         stem = osp.join(out_dir, f'{index:03d}_{_slug(prompt)}')
         if isinstance(prompt, str):
             cond, uncond = encode_prompts(parts.text_encoder, [prompt], negative_prompt)
-            clips = num_clips or 1
+            clips = num_clips or get('num_clips') or 1
         else:
             cond, uncond = encode_storyline(parts.text_encoder, prompt, negative_prompt)
             if num_clips is not None and num_clips != len(prompt):
@@ -179,7 +186,8 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
             frames.append(uint8)
 
         sampler.sample(parts.unet, parts.scheduler, cond, uncond, latent_shape=latent_shape,
-                       num_clips=clips, seed=seed, decode_fn=parts.vae.decode_video, sink=sink)
+                       num_clips=clips, seed=seed, decode_fn=parts.vae.decode_video, sink=sink,
+                       callback=callback)
         video = np.concatenate(frames)
         result = GeneratedVideo(prompt=prompt, num_frames=len(video))
         for fmt in formats:

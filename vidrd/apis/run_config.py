@@ -24,6 +24,8 @@ def _walk(node, prefix: str = '', data_root: str = '') -> Iterator[Tuple[str, ob
     if isinstance(node, dict):
         data_root = node.get('data_root') or data_root
         for key, value in node.items():
+            if key == 'weights' and node.get('train_if_missing'):
+                continue  # the component trains and writes a missing file itself
             yield from _walk(value, f'{prefix}.{key}' if prefix else str(key), data_root)
     elif isinstance(node, (list, tuple)):
         for k, value in enumerate(node):

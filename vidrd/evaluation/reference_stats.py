@@ -166,9 +166,13 @@ def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
     from tqdm import tqdm
 
     from vidrd.registry import DATASETS
+    from vidrd.utils.cli import check_value
     from vidrd.utils.logging import get_logger
     from .metrics.sample_fields import build_extractor, to_unit_range
 
+    check_value(num_videos is None or num_videos >= 2,
+                f'num_videos must be >= 2 (a covariance needs two videos), got {num_videos}')
+    check_value(batch_size >= 1, f'batch_size must be >= 1, got {batch_size}')
     cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
     init_default_scope(cfg.get('default_scope', 'vidrd'))
     metrics = frechet_metric_configs(cfg)

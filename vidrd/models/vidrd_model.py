@@ -10,6 +10,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from vidrd.registry import DIFFUSION_SCHEDULERS, MODELS
+from vidrd.utils.cli import check_value
 from vidrd.utils.logging import get_logger
 
 from .builder import build_module
@@ -87,6 +88,12 @@ class VidRD(BaseModel):
             type='ReuseAndDiffuseSampler', num_frames=num_frames, num_prompt_frames=0,
             strategies=[]))
         self.sampler = MODELS.build(sampler_cfg)
+        check_value(num_clips >= 1, f'VidRD: num_clips must be >= 1, got {num_clips}')
+        check_value(num_frames >= 1, f'VidRD: num_frames must be >= 1, got {num_frames}')
+        factor = getattr(self.vae, 'spatial_compression', 1)
+        check_value(len(resolution) == 2 and all(r > 0 and r % factor == 0 for r in resolution),
+                    f'VidRD: resolution {tuple(resolution)} must be (H, W), positive multiples '
+                    f'of the VAE\'s downsampling factor {factor}')
         self.num_clips = num_clips
         self.num_frames = num_frames
         self.resolution = tuple(resolution)

@@ -7,12 +7,16 @@ that needs more than tensors and plain containers is refused unless the caller p
 """
 import os
 import os.path as osp
+import pickle
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
+from .cli import NotACheckpointError
 from .logging import get_logger
 
 
@@ -53,25 +57,71 @@ def load_state_dict(path: str, trust_pickle: bool = False, hint: Optional[str] =
                     map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
     """Load a state dict (or a dict holding one) from ``path`` without running foreign code.
 
-    ``.safetensors`` files are read with safetensors; anything else with
+    safetensors files are read with safetensors; torch.save files with
     ``torch.load(weights_only=True)``. If that is refused because the pickle needs arbitrary
-    classes, :class:`UnsafeCheckpointError` is raised unless ``trust_pickle=True``.
+    classes, :class:`UnsafeCheckpointError` is raised unless ``trust_pickle=True``. A file that
+    is neither (text, an image, a cut-off download) raises :class:`NotACheckpointError`.
     """
     require_path(path, 'weights file', hint)
-    if path.endswith('.safetensors'):
+    kind = checkpoint_format(path)
+    if kind is None:
+        raise NotACheckpointError(
+            f'{path!r} is not a checkpoint (neither safetensors nor a torch.save file: it starts '
+            f'with {_first_bytes(path)!r}); expected '
+            + (hint or 'the .pth / .safetensors written by training'))
+    if kind == 'safetensors':
         from safetensors.torch import load_file
-        return load_file(path, device=map_location)
+        try:
+            return load_file(path, device=map_location)
+        except Exception as err:  # SafetensorError: a damaged or truncated file
+            raise NotACheckpointError(f'{path!r} is not a readable safetensors file '
+                                      f'({str(err).splitlines()[0]})') from err
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError with a long explanation
+    except pickle.UnpicklingError as err:  # the weights-only unpickler refused a class
         if not trust_pickle:
             raise UnsafeCheckpointError(
                 f'{path!r} is a pickle that needs more than tensors to load ({type(err).__name__}: '
-                f'{str(err).splitlines()[0]}). Loading it could run arbitrary code. Convert it to '
+                f'{_unsupported(err)}). Loading it could run arbitrary code. Convert it to '
                 'safetensors, or, only if you trust its source, pass trust_pickle=True '
                 '(in a config: `trust_pickle=True` next to the checkpoint path).') from err
         get_logger().warning(f'loading {path!r} as a trusted full pickle (trust_pickle=True)')
         return torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError) as err:  # a damaged archive or a cut-off file
+        raise NotACheckpointError(f'{path!r} is a damaged checkpoint and cannot be read '
+                                  f'({str(err).splitlines()[0][:120]})') from err
+
+
+def _first_bytes(path: str, count: int = 8) -> bytes:
+    with open(path, 'rb') as f:
+        return f.read(count)
+
+
+def _unsupported(err: Exception) -> str:
+    """The line of torch's long weights-only message that names what was refused."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    named = [line for line in lines if 'Unsupported' in line or 'GLOBAL' in line]
+    return (named or lines or [''])[0].split('. Please')[0][:200]
+
+
+def checkpoint_format(path: str) -> Optional[str]:
+    """``'safetensors'``, ``'torch_zip'`` (torch.save), ``'pickle'`` (legacy torch.save) or None
+    when the file's first bytes are none of these."""
+    head = _first_bytes(path, 9)
+    if len(head) == 9 and head[8:9] == b'{':
+        header_size = struct.unpack('<Q', head[:8])[0]
+        if 0 < header_size <= os.path.getsize(path) - 8:
+            return 'safetensors'
+    if head.startswith(b'PK'):
+        if not zipfile.is_zipfile(path):
+            return 'torch_zip'  # a cut-off archive: torch.load names the damage
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith('data.pkl') for name in archive.namelist()):
+                return 'torch_zip'
+        return None
+    if head[:1] == b'\x80':  # pickle protocol >= 2: torch.save's legacy format
+        return 'pickle'
+    return None
 
 
 def strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:

@@ -146,3 +146,23 @@ def test_generate_tool_end_to_end(tmp_path, monkeypatch):
     (gif,) = (tmp_path / 'out').glob('*.gif')
     with Image.open(gif) as image:
         assert image.n_frames == 6
+
+
+def test_without_num_clips_a_model_generates_its_configured_clips(tmp_path, toy_unet,
+                                                                   toy_scheduler):
+    """tools/generate.py without --num-clips: the config's model.num_clips, not 1."""
+    components = dict(_components(toy_unet, toy_scheduler), num_clips=3)
+    sampler = dict(SAMPLER, strategies=[])
+    (video,) = generate_long_video(components, 'a red circle', sampler_cfg=sampler,
+                                   out_dir=str(tmp_path), formats=('gif',), resolution=(8, 8))
+    assert video.num_frames == 3 * SAMPLER['num_frames']
+    (video,) = generate_long_video(components, 'a red circle', num_clips=1, sampler_cfg=sampler,
+                                   out_dir=str(tmp_path), formats=('gif',), resolution=(8, 8))
+    assert video.num_frames == SAMPLER['num_frames']
+    from vidrd.utils.cli import InvalidValueError
+    with pytest.raises(InvalidValueError, match='num_clips must be >= 1'):
+        generate_long_video(components, 'a red circle', num_clips=0, sampler_cfg=sampler,
+                            out_dir=str(tmp_path))
+    with pytest.raises(InvalidValueError, match='multiple of the VAE'):
+        generate_long_video(components, 'a red circle', sampler_cfg=sampler,
+                            out_dir=str(tmp_path), resolution=(7, 8))

@@ -56,3 +56,19 @@ def test_errors(tmp_path):
         WordTokenizer(VOCAB, pad_token_id=2)
     with pytest.raises(FileNotFoundError, match='missing.txt'):
         WordTokenizer(str(tmp_path / 'missing.txt'))
+
+
+def test_unknown_words_are_named_in_a_warning_once(caplog, monkeypatch):
+    import logging
+
+    import vidrd.models.text_encoders.word_tokenizer as module
+    # mmengine's logger does not propagate to pytest's handler: log to a plain one
+    monkeypatch.setattr(module, 'get_logger', lambda: logging.getLogger('word_tokenizer_test'))
+    tokenizer = WordTokenizer(VOCAB)
+    assert tokenizer.unknown_words('a purple hexagon, moving left') == ['purple', 'hexagon', ',']
+    assert tokenizer.known_words('a purple hexagon') == ['a']
+    with caplog.at_level(logging.WARNING):
+        tokenizer('a purple hexagon')
+        tokenizer('a purple circle')  # 'purple' was named already
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
+    assert len(warnings) == 1 and "'purple', 'hexagon'" in warnings[0]

@@ -16,6 +16,7 @@ and name the file: ``extractor=dict(type='ShapesClassifier', weights=<file>)``. 
 is safetensors; its metadata records the class names and the architecture.
 """
 import json
+import os
 import time
 from typing import Dict, Optional, Sequence
 
@@ -99,15 +100,25 @@ class ShapesClassifier(VideoFeatureExtractor):
         colors, shapes, directions: class names (only for random weights; a weights file
             records its own).
         resolution: frames are resized to this square size (the dataset's 32).
+        train_if_missing: ``dict(dataset=<MovingShapesDataset config>, iterations=300)``: when
+            the ``weights`` file does not exist, train the classifier on that data as the demo
+            does (:func:`train_demo_classifier`) and write it there, so a config can carry its
+            evaluator (``configs/vidrd_tiny_shapes.py``).
     """
     name = 'shapes_classifier'
 
     def __init__(self, weights: Optional[str] = None, allow_random_weights: bool = False,
                  colors: Sequence[str] = DEFAULT_COLORS, shapes: Sequence[str] = DEFAULT_SHAPES,
                  directions: Sequence[str] = DEFAULT_DIRECTIONS, width: int = 16,
-                 feature_dim: int = 128, resolution: int = 32) -> None:
+                 feature_dim: int = 128, resolution: int = 32,
+                 train_if_missing: Optional[dict] = None) -> None:
         super().__init__()
         state_dict = None
+        if weights is not None and train_if_missing is not None and not os.path.exists(weights):
+            get_logger().info(f'ShapesClassifier: {weights!r} does not exist; training it as the '
+                              'demo does (a few minutes on the CPU)')
+            train_demo_classifier(train_if_missing['dataset'], weights,
+                                  train_if_missing.get('iterations', 300))
         if weights is None:
             if not allow_random_weights:
                 raise FileNotFoundError(f'ShapesClassifier: no weights file given. {SHAPES_WEIGHTS_HINT} '
@@ -268,3 +279,16 @@ def train_shapes_classifier(dataset, out: Optional[str] = None, val_dataset=None
         classifier.weights_file = out
         logger.info(f'shapes classifier saved to {out}')
     return classifier
+
+
+def train_demo_classifier(dataset_cfg: dict, out: str, iterations: int = 300):
+    """The demo's recipe: train on 2,048 clips of every combination (seed 5) of the
+    ``MovingShapesDataset`` config ``dataset_cfg``, score on 256 held-out clips (seed 6), write
+    ``out``. Returns ``(classifier, accuracy on the held-out clips)``."""
+    from vidrd.registry import DATASETS
+    data_cfg = dict(dataset_cfg, pipeline=[])
+    train_set = DATASETS.build(dict(data_cfg, split='all', num_samples=2048, seed=5))
+    heldout = DATASETS.build(dict(data_cfg, split='heldout', num_samples=256, seed=6))
+    classifier = train_shapes_classifier(train_set, out=out, iterations=iterations,
+                                         val_dataset=heldout)
+    return classifier, evaluate_accuracy(classifier, heldout)

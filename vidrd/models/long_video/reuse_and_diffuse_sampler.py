@@ -6,6 +6,7 @@ import torch
 from tqdm.auto import tqdm
 
 from vidrd.registry import LONG_VIDEO_STRATEGIES, MODELS
+from vidrd.utils.cli import check_value
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
 
@@ -54,6 +55,15 @@ def _as_tensor(output) -> torch.Tensor:
     return output[0]
 
 
+def _check_guidance_scale(scale: float) -> None:
+    check_value(scale >= 1.0, f'guidance_scale must be >= 1 (1 samples without classifier-free '
+                f'guidance; below 1 there is nothing this sampler does differently), got {scale}')
+
+
+#: ``callback(clip_index, step_index, num_clips, num_steps)``, after every DDIM step
+StepCallback = Callable[[int, int, int, int], None]
+
+
 @MODELS.register_module()
 class ReuseAndDiffuseSampler:
     """Generate a long video clip after clip, each clip reusing the last one (VidRD Sec. 3.3).
@@ -92,6 +102,7 @@ class ReuseAndDiffuseSampler:
             raise ValueError(
                 f'ReuseAndDiffuseSampler: num_prompt_frames (M={num_prompt_frames}) must be in '
                 f'[0, num_frames) (N={num_frames}): a clip needs at least one new frame')
+        _check_guidance_scale(guidance_scale)
         if num_inference_steps < 1:
             raise ValueError('ReuseAndDiffuseSampler: num_inference_steps must be >= 1, got '
                              f'{num_inference_steps}')
@@ -120,7 +131,8 @@ class ReuseAndDiffuseSampler:
                decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
                sink: Optional[Callable[[GeneratedClip], None]] = None,
                num_inference_steps: Optional[int] = None,
-               guidance_scale: Optional[float] = None) -> Optional[LongVideoOutput]:
+               guidance_scale: Optional[float] = None,
+               callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
         """Sample ``num_clips`` clips of B videos.
 
         Args:
@@ -140,12 +152,16 @@ class ReuseAndDiffuseSampler:
             sink: called with each :class:`GeneratedClip` as soon as it is done; the sampler
                 keeps no reference to it. Without a sink the clips are collected and returned.
             num_inference_steps / guidance_scale: override the sampler's settings.
+            callback: called after every DDIM step with ``(clip_index, step_index, num_clips,
+                num_steps)``, e.g. to drive a progress bar in a web page.
 
         Returns:
             :class:`LongVideoOutput` without a sink, else None.
         """
         steps = num_inference_steps or self.num_inference_steps
         scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
+        _check_guidance_scale(scale)
+        check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
         cond = self._per_clip(prompt_embeds, num_clips, 'prompt_embeds')
         num_clips = len(cond)
         guided = scale > 1.0
@@ -185,7 +201,7 @@ class ReuseAndDiffuseSampler:
                                                dtype)
                 (sink or collect)(self._sample_clip(
                     ctx, i, unet, scheduler, timesteps, embeds, scale, shape, device, dtype,
-                    decode_fn, bar))
+                    decode_fn, bar, callback))
         finally:
             bar.close()
         if sink is not None:
@@ -198,7 +214,7 @@ class ReuseAndDiffuseSampler:
     # -- one clip -----------------------------------------------------------------------------
     def _sample_clip(self, ctx: LongVideoContext, i: int, unet, scheduler, timesteps,
                      embeds: torch.Tensor, scale: float, shape, device, dtype, decode_fn,
-                     bar) -> GeneratedClip:
+                     bar, callback: Optional[StepCallback] = None) -> GeneratedClip:
         noise = self._fresh_noise(ctx, i, shape).to(device=device, dtype=dtype)
         for strategy in self.strategies:
             noise = strategy.initial_noise(ctx, i, noise)
@@ -215,6 +231,8 @@ class ReuseAndDiffuseSampler:
             eps = self._guided_eps(unet, latents, t.to(device), embeds, scale)
             latents = _as_tensor(scheduler.step(eps, int(t), latents))
             bar.update(1)
+            if callback is not None:
+                callback(i, s, ctx.num_clips, len(timesteps))
         for strategy in self.strategies:
             strategy.end_of_clip(ctx, i)
         ctx.prev_initial_noise = noise

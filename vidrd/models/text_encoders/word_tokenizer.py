@@ -19,7 +19,8 @@ class WordTokenizer:
     Meant for captions with a small closed vocabulary ("a red circle moving left"), where a
     BPE tokenizer and a 49K-entry vocabulary would be most of the text encoder. Text is
     lower-cased and split into words and punctuation marks; a word outside the vocabulary maps
-    to ``unk_token_id``. Words take the ids 0, 1, 2, ... in vocabulary order, skipping the four
+    to ``unk_token_id`` with a warning naming it (once per word; :meth:`unknown_words` lists
+    them for a caller that wants to refuse such a prompt). Words take the ids 0, 1, 2, ... in vocabulary order, skipping the four
     special ids (so with the defaults the first word is id 4).
 
     Args:
@@ -61,6 +62,7 @@ class WordTokenizer:
             self.word_to_id[word] = next_id
             next_id += 1
         self.id_to_word = {i: w for w, i in self.word_to_id.items()}
+        self._warned: set = set()
         self.vocab_size = max([next_id - 1, *specials.values()]) + 1
 
     def export_config(self, folder: str) -> dict:
@@ -95,6 +97,16 @@ class WordTokenizer:
         return (f'{type(self).__name__}({len(self.word_to_id)} words, '
                 f'vocab_size={self.vocab_size}, max_length={self.max_length})')
 
+    def unknown_words(self, text: str) -> List[str]:
+        """The words of ``text`` outside the vocabulary (they would become ``<unk>``), in order."""
+        text = text.lower() if self.lowercase else text
+        return list(dict.fromkeys(w for w in _WORD.findall(text) if w not in self.word_to_id))
+
+    def known_words(self, text: str) -> List[str]:
+        """The words of ``text`` inside the vocabulary."""
+        text = text.lower() if self.lowercase else text
+        return [w for w in _WORD.findall(text) if w in self.word_to_id]
+
     def tokenize(self, text: str) -> List[int]:
         """Ids of the words of ``text``, without bos / eos / padding."""
         text = text.lower() if self.lowercase else text
@@ -106,6 +118,13 @@ class WordTokenizer:
             prompts = [prompts]
         rows = []
         for prompt in prompts:
+            unknown = [w for w in self.unknown_words(prompt) if w not in self._warned]
+            if unknown:
+                self._warned.update(unknown)
+                get_logger().warning(
+                    f'WordTokenizer: {", ".join(map(repr, unknown))} in {prompt!r} not in the '
+                    f'vocabulary of {len(self.word_to_id)} words; they become <unk> and carry no '
+                    f'meaning (known words: {", ".join(list(self.word_to_id)[:20])}...)')
             ids = self.tokenize(prompt)
             if len(ids) > self.max_length - 2:
                 get_logger().warning(f'caption truncated to {self.max_length - 2} words: '

@@ -1,0 +1,46 @@
+"""Serve the Gradio web app over a trained model (logic: vidrd.apis.app).
+
+    python tools/app.py CONFIG [CHECKPOINT] [--port 7860] [--share false]
+        [--sampler-config configs/ablations/tiny_shapes/vidrd_full.py] [--cfg-options ...]
+
+e.g. after ``bash tools/demo.sh``:
+``python tools/app.py configs/vidrd_tiny_shapes.py work_dirs/demo/vidrd/iter_2400.pth``,
+then open http://127.0.0.1:7860.
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from vidrd.apis.app import launch_app
+from vidrd.utils.cli import InvalidValueError, run_cli
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ('true', '1', 'yes'):
+        return True
+    if text.lower() in ('false', '0', 'no'):
+        return False
+    raise InvalidValueError(f'--share takes true or false, got {text!r}')
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Serve the vidrd web app')
+    parser.add_argument('config', help='model config, e.g. configs/vidrd_tiny_shapes.py')
+    parser.add_argument('checkpoint', nargs='?', help='trained checkpoint (tools/train.py)')
+    parser.add_argument('--port', type=int, default=7860)
+    parser.add_argument('--host', default='127.0.0.1', help='0.0.0.0 to serve the network')
+    parser.add_argument('--share', default='false',
+                        help='true: a public gradio.live link (needs the internet)')
+    parser.add_argument('--sampler-config', help='e.g. configs/ablations/tiny_shapes/vidrd_full.py')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--trust-pickle', action='store_true',
+                        help='allow a checkpoint that needs full unpickling (trusted files only)')
+    args = parser.parse_args()
+    launch_app(args.config, args.checkpoint, port=args.port, share=_bool(args.share),
+               host=args.host, sampler_config=args.sampler_config, cfg_options=args.cfg_options,
+               device=args.device, trust_pickle=args.trust_pickle)
+
+
+if __name__ == '__main__':
+    run_cli(main)
