@@ -46,10 +46,29 @@ CASES = {
                                'model.long_video_sampler.guidance_scale=-1']},
     'analysis/plot_curves.py': {'missing file': ['no/such/work_dir'],
                                 'bad value': ['{tmp}']},  # a folder without logs
+    'analysis/browse_dataset.py': {'missing file': ['no/such/config.py', '--out', '{tmp}/b'],
+                                   'bad value': [TINY, '--out', '{tmp}/b', '--num', '0']},
+    'data/segment_videos.py': {'missing file': ['no/such/videos', '--out', '{tmp}/s.csv'],
+                               'bad value': ['{tmp}', '--out', '{tmp}/s.csv',
+                                             '--max-duration', '0']},
+    'data/caption_videos.py': {'missing file': ['{tmp}', '--model-dir', 'no/such/model',
+                                                '--out', '{tmp}/c.jsonl'],
+                               'bad value': ['{tmp}', '--model-dir', '{tmp}', '--out',
+                                             '{tmp}/c.jsonl', '--frames', '0']},
+    'data/convert_kinetics.py': {'missing file': ['no/such/train.csv', '--out-ann', '{tmp}/a.csv',
+                                                  '--out-segments', '{tmp}/s.csv'],
+                                 'bad value': ['{text}', '--out-ann', '{tmp}/a.csv',
+                                               '--out-segments', '{tmp}/s.csv']},
+    'data/convert_laion.py': {'missing file': ['no/such/part.parquet', '--image-dir', '{tmp}',
+                                               '--out', '{tmp}/i.jsonl'],
+                              'bad value': ['{text}', '--image-dir', '{tmp}', '--out',
+                                            '{tmp}/i.jsonl']},
+    'data/check_dataset.py': {'missing file': ['no/such/config.py'],
+                              'bad value': [TINY, '--workers', '-1']},
 }
 #: what the message must say (besides being one line)
 EXPECTED = {'missing file': ('not found', 'not exist', 'No such file'),
-            'bad value': ('must', 'not a checkpoint', 'no mmengine json', 'must be')}
+            'bad value': ('must', 'not a checkpoint', 'no mmengine json', 'unknown extension')}
 
 
 def _tools():

@@ -7,6 +7,7 @@ import argparse
 
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.browsing import browse_dataset
+from vidrd.utils.cli import run_cli
 
 
 def parse_args(argv=None):
@@ -37,4 +38,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -23,6 +23,8 @@ def sample_clips(dataset_cfg, num: int = 16, shuffle: bool = False, seed: int = 
     """``num`` packed samples of the dataset: clips uint8 (F, H, W, 3), captions, and where
     each comes from (``'dataset 1, sample 7'`` for a mix, else the sample index)."""
     dataset = DATASETS.build(dict(dataset_cfg)) if isinstance(dataset_cfg, dict) else dataset_cfg
+    if num < 1:
+        raise ValueError(f'--num must be >= 1, got {num}')
     count = min(num, len(dataset))
     if count == 0:
         raise ValueError('the dataset is empty: nothing to browse')
