@@ -39,6 +39,8 @@ class UNet3DConditionModel(nn.Module):
             ('down', 'mid', 'up'); the original ``add_temp_attn_only_on_upblocks`` is ('up',).
         temporal_module: config of a layer after each spatial transformer (e.g. a plugin's
             AnimateDiff-style motion module).
+        temporal_module_levels: where ``temporal_module`` goes, a subset of ('down', 'mid',
+            'up') (AnimateDiff v1 has no motion module in the mid block).
         temporal_module_in_resnet_blocks: also put ``temporal_module`` after every ResNet of
             the blocks without transformers (AnimateDiff's ``DownBlockMotion`` / ``UpBlockMotion``).
         temporal_input: config of a layer right after ``conv_in``, stored as ``transformer_in``
@@ -75,6 +77,7 @@ class UNet3DConditionModel(nn.Module):
                  temporal_attention: Optional[dict] = ORIGINAL_TEMPORAL_LAYERS['temporal_attention'],
                  temporal_attention_levels: Sequence[str] = ('down', 'mid', 'up'),
                  temporal_module: Optional[dict] = None,
+                 temporal_module_levels: Sequence[str] = ('down', 'mid', 'up'),
                  temporal_module_in_resnet_blocks: bool = False,
                  temporal_input: Optional[dict] = None,
                  gradient_checkpointing: bool = False):
@@ -89,10 +92,12 @@ class UNet3DConditionModel(nn.Module):
         if not (len(down_block_types) == len(up_block_types) == len(num_attention_heads) == levels):
             raise ValueError('down_block_types, up_block_types, num_attention_heads and '
                              'block_out_channels must have one entry per level')
-        unknown = set(temporal_attention_levels) - {'down', 'mid', 'up'}
-        if unknown:
-            raise ValueError(f'temporal_attention_levels: unknown level(s) {sorted(unknown)}; '
-                             "use a subset of ('down', 'mid', 'up')")
+        for name, chosen in (('temporal_attention_levels', temporal_attention_levels),
+                             ('temporal_module_levels', temporal_module_levels)):
+            unknown = set(chosen) - {'down', 'mid', 'up'}
+            if unknown:
+                raise ValueError(f'{name}: unknown level(s) {sorted(unknown)}; '
+                                 "use a subset of ('down', 'mid', 'up')")
         self.in_channels = in_channels
         self.norm_over_frames = norm_over_frames
         self.num_upsamplers = levels - 1
@@ -112,7 +117,8 @@ class UNet3DConditionModel(nn.Module):
                 temporal_conv=copy.deepcopy(temporal_conv),
                 temporal_attention=(copy.deepcopy(temporal_attention)
                                     if level in temporal_attention_levels else None),
-                temporal_module=copy.deepcopy(temporal_module),
+                temporal_module=(copy.deepcopy(temporal_module)
+                                 if level in temporal_module_levels else None),
                 temporal_module_in_resnet_blocks=temporal_module_in_resnet_blocks)
 
         self.down_blocks = nn.ModuleList()
