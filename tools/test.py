@@ -1,5 +1,6 @@
-"""Test a model: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]``: generate videos for
-the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...)."""
+"""Test a model: ``python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR]``: generate videos
+for the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...). Without a checkpoint
+the config's pretrained weights are tested as they are (e.g. ModelScope T2V zero-shot)."""
 import argparse
 
 from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
@@ -8,7 +9,9 @@ from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_co
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a vidrd model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint of the trained model')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint of the trained model (default: none, the pretrained '
+                             'weights the config names)')
     parser.add_argument('--work-dir', help='folder for logs, metrics and sample videos')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.num_clips=4')

@@ -1,0 +1,134 @@
+"""The ModelScope backbone through the tools: every ablation config and tools/generate.py make
+long videos, tools/train.py's recipe trains only the configured subset (the temporal layers),
+and tools/test.py evaluates the fine-tuned model with
+the UCF-101 zero-shot protocol config: its prompt dataset and metrics (FVD, IS) on tiny split
+files, with a tiny random feature network in place of I3D / C3D (which take ~10 s a clip here)."""
+import os
+import os.path as osp
+import runpy
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tiny_backbones import TOKENIZER, write_modelscope_folder
+from vidrd.apis import load_generation_model
+from vidrd.apis.run_config import build_runner, load_config
+from vidrd.evaluation.reference_stats import ReferenceStats
+from vidrd.models.unets import is_temporal_key
+from vidrd.registry import FEATURE_EXTRACTORS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: the stand-in for I3D and C3D: a random ShapesClassifier (8-d features, 16 px, all frames)
+EXTRACTOR = dict(type='ShapesClassifier', weights=None, allow_random_weights=True,
+                 feature_dim=8, resolution=16)
+
+TINY_CONFIG = '''
+_base_ = [{base!r}]
+folder = {folder!r}
+model = dict(
+    unet=dict(folder=folder + '/unet', gradient_checkpointing=False),
+    vae=dict(folder=folder + '/vae'),
+    text_encoder=dict(pretrained=folder + '/text_encoder', tokenizer={tokenizer!r}),
+    num_frames=4, resolution=(16, 16),
+    long_video_sampler=dict(num_frames=4, num_prompt_frames=2, num_inference_steps=2))
+train_dataloader = dict(
+    _delete_=True, batch_size=2, num_workers=0,
+    sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type='default_collate'),
+    dataset=dict(type='MovingShapesDataset', num_frames=4, size=16, split='train',
+                 num_samples=4, seed=0,
+                 pipeline=[dict(type='NormalizeVideo'), dict(type='PackVideoInputs')]))
+train_cfg = dict(max_iters=2, val_interval=1000)
+val_dataloader = val_cfg = val_evaluator = None
+test_dataloader = dict(batch_size=2, dataset=dict(
+    num_prompts=2, split_file=folder + '/trainlist01.txt',
+    class_index_file=folder + '/classInd.txt'))
+test_evaluator = [
+    dict(type='FrechetVideoDistance', extractor={extractor!r},
+         reference_stats=folder + '/reference_stats.npz'),
+    dict(type='InceptionScore', extractor={extractor!r}, num_splits=1)]
+custom_hooks = [dict(type='TrainableCheckpointHook'), dict(type='IterationSeedHook')]
+default_hooks = dict(logger=dict(interval=1))
+log_level = 'WARNING'
+'''
+
+
+@pytest.fixture(scope='module')
+def tiny_config(tmp_path_factory):
+    """configs/modelscope_t2v.py on a tiny folder (4 frames of 16x16 pixels, 2 DDIM steps)."""
+    root = tmp_path_factory.mktemp('modelscope_tools')
+    folder = write_modelscope_folder(str(root))
+    (root / 'trainlist01.txt').write_text('Archery/v_Archery_g01_c01.avi 2\n'
+                                          'Biking/v_Biking_g01_c01.avi 3\n')
+    (root / 'classInd.txt').write_text('1 ApplyEyeMakeup\n2 Archery\n3 Biking\n')
+    identity = FEATURE_EXTRACTORS.build(EXTRACTOR).identity
+    ReferenceStats(np.zeros(8), np.eye(8), 10, identity).save(str(root / 'reference_stats.npz'))
+    path = root / 'modelscope_tiny.py'
+    path.write_text(TINY_CONFIG.format(base=osp.join(REPO, 'configs', 'modelscope_t2v.py'),
+                                       folder=folder, tokenizer=TOKENIZER, extractor=EXTRACTOR))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_config, tmp_path_factory):
+    """(runner, parameters before, work dir) after 2 training iterations."""
+    work_dir = str(tmp_path_factory.mktemp('work'))
+    runner = build_runner(load_config(tiny_config, work_dir=work_dir))
+    before = {n: p.detach().clone() for n, p in runner.model.named_parameters()}
+    runner.train()
+    return runner, before, work_dir
+
+
+def test_training_changes_only_the_temporal_layers(trained):
+    runner, before, work_dir = trained
+    model = runner.model
+    assert runner.iter == 2 and model.trainable == ('temporal',)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and trainable == {
+        f'unet.{n}' for n, _ in model.unet.named_parameters() if is_temporal_key(n)}
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and changed <= trainable
+    for kind in ('transformer_in.', '.temp_convs.', '.temp_modules.'):
+        assert any(kind in n for n in changed), kind
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+
+
+def test_tools_test_scores_the_fine_tuned_model(trained, tiny_config, tmp_path, monkeypatch,
+                                                capsys):
+    _, _, work_dir = trained
+    monkeypatch.setattr(sys, 'argv', ['tools/test.py', tiny_config,
+                                      osp.join(work_dir, 'iter_2.pth'),
+                                      '--work-dir', str(tmp_path)])
+    runpy.run_path(osp.join(REPO, 'tools', 'test.py'), run_name='__main__')
+    table = capsys.readouterr().out
+    for metric in ('FVD', 'IS'):
+        line = next(row for row in table.splitlines() if row.split()[:1] == [metric])
+        assert np.isfinite(float(line.split()[1])), table
+
+
+@pytest.mark.parametrize('ablation', sorted(
+    name for name in os.listdir(osp.join(REPO, 'configs', 'ablations')) if name.endswith('.py')))
+def test_every_ablation_config_applies_unchanged(tiny_config, ablation):
+    """Each sampler config of configs/ablations/ (N=16, M=8, its strategies) on the ModelScope
+    backbone; only the number of steps is shrunk."""
+    model = load_generation_model(tiny_config, None, osp.join(REPO, 'configs', 'ablations',
+                                                              ablation),
+                                  {'model.long_video_sampler.num_inference_steps': 2})
+    model.sampler.progress = False
+    video = model.generate(['a red circle moving left'], num_clips=2, seed=0)
+    assert video.shape == (1, 3, 2 * 16, 16, 16) and torch.isfinite(video).all()
+
+
+def test_tools_generate_writes_a_long_video(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, 'argv', [
+        'tools/generate.py', tiny_config, '--prompt', 'a dog running', '--num-clips', '2',
+        '--sampler-config', osp.join(REPO, 'configs', 'ablations', 'vidrd_full.py'),
+        '--cfg-options', 'model.long_video_sampler.num_inference_steps=2',
+        '--out-dir', str(tmp_path), '--formats', 'gif'])
+    runpy.run_path(osp.join(REPO, 'tools', 'generate.py'), run_name='__main__')
+    gifs = [name for name in os.listdir(tmp_path) if name.endswith('.gif')]
+    assert len(gifs) == 1
+    from PIL import Image
+    with Image.open(tmp_path / gifs[0]) as gif:
+        assert gif.n_frames == 2 * 16
