@@ -1,6 +1,7 @@
-"""The ModelScope backbone through the tools: every ablation config and tools/generate.py make
-long videos, tools/train.py's recipe trains only the configured subset (the temporal layers),
-and tools/test.py evaluates the fine-tuned model with
+"""Other backbones through the tools: on ModelScope every ablation config and
+tools/generate.py make long videos; on ModelScope and AnimateDiff tools/train.py's recipe trains
+only the configured subset (the temporal layers), and tools/test.py evaluates the fine-tuned
+model with
 the UCF-101 zero-shot protocol config: its prompt dataset and metrics (FVD, IS) on tiny split
 files, with a tiny random feature network in place of I3D / C3D (which take ~10 s a clip here)."""
 import os
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_backbones import TOKENIZER, write_modelscope_folder
+from tiny_backbones import TOKENIZER, write_modelscope_folder, write_sd15_folder
 from vidrd.apis import load_generation_model
 from vidrd.apis.run_config import build_runner, load_config
 from vidrd.evaluation.reference_stats import ReferenceStats
@@ -28,7 +29,7 @@ TINY_CONFIG = '''
 _base_ = [{base!r}]
 folder = {folder!r}
 model = dict(
-    unet=dict(folder=folder + '/unet', gradient_checkpointing=False),
+    unet=dict({unet}, gradient_checkpointing=False),
     vae=dict(folder=folder + '/vae'),
     text_encoder=dict(pretrained=folder + '/text_encoder', tokenizer={tokenizer!r}),
     num_frames=4, resolution=(16, 16),
@@ -42,64 +43,77 @@ train_dataloader = dict(
 train_cfg = dict(max_iters=2, val_interval=1000)
 val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = dict(batch_size=2, dataset=dict(
-    num_prompts=2, split_file=folder + '/trainlist01.txt',
-    class_index_file=folder + '/classInd.txt'))
+    num_prompts=2, split_file=folder + '/../trainlist01.txt',
+    class_index_file=folder + '/../classInd.txt'))
 test_evaluator = [
     dict(type='FrechetVideoDistance', extractor={extractor!r},
-         reference_stats=folder + '/reference_stats.npz'),
+         reference_stats=folder + '/../reference_stats.npz'),
     dict(type='InceptionScore', extractor={extractor!r}, num_splits=1)]
 custom_hooks = [dict(type='TrainableCheckpointHook'), dict(type='IterationSeedHook')]
 default_hooks = dict(logger=dict(interval=1))
 log_level = 'WARNING'
 '''
+#: per backbone: (config, folder writer, U-Net entries, temporal layers that must train)
+BACKBONES = {
+    'modelscope': (osp.join(REPO, 'configs', 'modelscope_t2v.py'), write_modelscope_folder,
+                   "folder=folder + '/unet'",
+                   ('transformer_in.', '.temp_convs.', '.temp_modules.')),
+    'animatediff': (osp.join(REPO, 'plugins', 'vidrd_animatediff', 'configs',
+                             'animatediff_sd15.py'), write_sd15_folder,
+                    "unet_folder=folder + '/unet', motion_module=folder + '/motion_adapter'",
+                    ('down_blocks.1.temp_modules.0.', 'mid_block.temp_modules.0.',
+                     'up_blocks.0.temp_modules.1.')),
+}
 
 
 @pytest.fixture(scope='module')
-def tiny_config(tmp_path_factory):
-    """configs/modelscope_t2v.py on a tiny folder (4 frames of 16x16 pixels, 2 DDIM steps)."""
-    root = tmp_path_factory.mktemp('modelscope_tools')
-    folder = write_modelscope_folder(str(root))
+def tiny_configs(tmp_path_factory):
+    """Per backbone, its config on a tiny folder (4 frames of 16x16 pixels, 2 DDIM steps,
+    training on moving shapes, the UCF-101 protocol on tiny split files)."""
+    root = tmp_path_factory.mktemp('backbone_tools')
     (root / 'trainlist01.txt').write_text('Archery/v_Archery_g01_c01.avi 2\n'
                                           'Biking/v_Biking_g01_c01.avi 3\n')
     (root / 'classInd.txt').write_text('1 ApplyEyeMakeup\n2 Archery\n3 Biking\n')
     identity = FEATURE_EXTRACTORS.build(EXTRACTOR).identity
     ReferenceStats(np.zeros(8), np.eye(8), 10, identity).save(str(root / 'reference_stats.npz'))
-    path = root / 'modelscope_tiny.py'
-    path.write_text(TINY_CONFIG.format(base=osp.join(REPO, 'configs', 'modelscope_t2v.py'),
-                                       folder=folder, tokenizer=TOKENIZER, extractor=EXTRACTOR))
-    return str(path)
+    sys.path.insert(0, osp.join(REPO, 'plugins', 'vidrd_animatediff'))  # its custom_imports
+    configs = {}
+    for name, (base, write_folder, unet, _) in BACKBONES.items():
+        folder = write_folder(str(root / name))
+        configs[name] = str(root / f'{name}_tiny.py')
+        with open(configs[name], 'w') as f:
+            f.write(TINY_CONFIG.format(base=base, folder=folder, unet=unet, tokenizer=TOKENIZER,
+                                       extractor=EXTRACTOR))
+    yield configs
+    sys.path.remove(osp.join(REPO, 'plugins', 'vidrd_animatediff'))
 
 
-@pytest.fixture(scope='module')
-def trained(tiny_config, tmp_path_factory):
-    """(runner, parameters before, work dir) after 2 training iterations."""
-    work_dir = str(tmp_path_factory.mktemp('work'))
-    runner = build_runner(load_config(tiny_config, work_dir=work_dir))
-    before = {n: p.detach().clone() for n, p in runner.model.named_parameters()}
-    runner.train()
-    return runner, before, work_dir
+@pytest.fixture
+def tiny_config(tiny_configs):
+    return tiny_configs['modelscope']
 
 
-def test_training_changes_only_the_temporal_layers(trained):
-    runner, before, work_dir = trained
+@pytest.mark.parametrize('backbone', list(BACKBONES))
+def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, tmp_path,
+                                                   monkeypatch, capsys):
+    """2 iterations change only the temporal layers (trainable=('temporal',)); tools/test.py
+    then scores the fine-tuned checkpoint with the protocol's dataset and metrics."""
+    runner = build_runner(load_config(tiny_configs[backbone], work_dir=str(tmp_path / 'work')))
     model = runner.model
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    runner.train()
     assert runner.iter == 2 and model.trainable == ('temporal',)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and trainable == {
         f'unet.{n}' for n, _ in model.unet.named_parameters() if is_temporal_key(n)}
     changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and changed <= trainable
-    for kind in ('transformer_in.', '.temp_convs.', '.temp_modules.'):
+    for kind in BACKBONES[backbone][3]:
         assert any(kind in n for n in changed), kind
-    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+    checkpoint = str(tmp_path / 'work' / 'iter_2.pth')
 
-
-def test_tools_test_scores_the_fine_tuned_model(trained, tiny_config, tmp_path, monkeypatch,
-                                                capsys):
-    _, _, work_dir = trained
-    monkeypatch.setattr(sys, 'argv', ['tools/test.py', tiny_config,
-                                      osp.join(work_dir, 'iter_2.pth'),
-                                      '--work-dir', str(tmp_path)])
+    monkeypatch.setattr(sys, 'argv', ['tools/test.py', tiny_configs[backbone], checkpoint,
+                                      '--work-dir', str(tmp_path / 'test')])
     runpy.run_path(osp.join(REPO, 'tools', 'test.py'), run_name='__main__')
     table = capsys.readouterr().out
     for metric in ('FVD', 'IS'):
