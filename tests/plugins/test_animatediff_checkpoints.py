@@ -3,6 +3,7 @@ mm_sd_v15 .ckpt layout load into an SD-1.5-shaped U-Net that equals diffusers' U
 one clip equals AnimateDiffPipeline; long videos keep the strategies' equations."""
 import os.path as osp
 import re
+import sys
 
 import pytest
 import torch
@@ -147,3 +148,15 @@ def test_one_clip_equals_animatediff_pipeline(model, folder):
 
 def test_fnr_pns_dsg_equations_hold_on_animatediff(model):
     assert check_strategy_invariants(model, num_clips=3).shape == (1, 3, 12, 16, 16)
+
+
+def test_loads_and_runs_without_diffusers(folder, plugins_on_path, monkeypatch, tmp_path):
+    adapter = load_file(osp.join(folder, 'motion_adapter', 'diffusion_pytorch_model.safetensors'))
+    torch.save(original_layout(adapter), str(tmp_path / 'mm.ckpt'))
+    for name in [m for m in sys.modules if m == 'diffusers' or m.startswith('diffusers.')]:
+        monkeypatch.setitem(sys.modules, name, None)
+    config = dict(motion_num_attention_heads=4, motion_norm_num_groups=8)
+    for source in (osp.join(folder, 'motion_adapter'), str(tmp_path / 'mm.ckpt')):
+        unet = _unet(folder, source, motion_module_config=config)
+        with torch.no_grad():
+            assert unet(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32)).shape[2] == 2

@@ -1,6 +1,7 @@
 """ModelScope T2V / Zeroscope U-Net on vidrd's blocks against diffusers' UNet3DConditionModel."""
 import json
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -76,3 +77,15 @@ def test_bad_folders_are_clear_errors(diffusers_unet, tmp_path):
         (tmp_path / 'config.json').write_text(json.dumps(dict(config, **change)))
         with pytest.raises(ValueError, match=message):
             build_modelscope_unet(str(tmp_path))
+
+
+def test_runs_without_diffusers(diffusers_unet, monkeypatch):
+    """diffusers is a test oracle only: loading and running the port never imports it."""
+    _, folder = diffusers_unet
+    for name in [m for m in sys.modules if m == 'diffusers' or m.startswith('diffusers.')]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError):
+        import diffusers  # noqa: F401
+    with torch.no_grad():
+        out = build_modelscope_unet(folder)(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32))
+    assert out.shape == (1, 4, 2, 8, 8)
