@@ -60,7 +60,7 @@ BACKBONES = {
                    ('transformer_in.', '.temp_convs.', '.temp_modules.')),
     'animatediff': (osp.join(REPO, 'plugins', 'vidrd_animatediff', 'configs',
                              'animatediff_sd15.py'), write_sd15_folder,
-                    "unet_folder=folder + '/unet', motion_module=folder + '/motion_adapter'",
+                    "folder=folder + '/unet', motion_module=folder + '/motion_adapter'",
                     ('down_blocks.1.temp_modules.0.', 'mid_block.temp_modules.0.',
                      'up_blocks.0.temp_modules.1.')),
 }

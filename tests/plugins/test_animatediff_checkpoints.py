@@ -49,14 +49,14 @@ def folder(tmp_path_factory):
 
 def _unet(folder, motion_module, **kwargs):
     import vidrd_animatediff  # noqa: F401  (registers AnimateDiffUNet)
-    return MODELS.build(dict(type='AnimateDiffUNet', unet_folder=osp.join(folder, 'unet'),
+    return MODELS.build(dict(type='AnimateDiffUNet', folder=osp.join(folder, 'unet'),
                              motion_module=motion_module, **kwargs)).eval()
 
 
 @pytest.fixture(scope='module')
 def model(folder, plugins_on_path):
     options = model_options(folder, **{
-        'model.unet.unet_folder': osp.join(folder, 'unet'),
+        'model.unet.folder': osp.join(folder, 'unet'),
         'model.unet.motion_module': osp.join(folder, 'motion_adapter')})
     return MODELS.build(load_config(CONFIG, options).model).eval()
 

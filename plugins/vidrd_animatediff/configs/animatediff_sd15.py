@@ -17,7 +17,7 @@ resolution = (512, 512)
 
 model = dict(
     type='VidRD',
-    unet=dict(type='AnimateDiffUNet', unet_folder=sd15 + '/unet', motion_module=motion_module,
+    unet=dict(type='AnimateDiffUNet', folder=sd15 + '/unet', motion_module=motion_module,
               norm_over_frames=True,  # diffusers' AnimateDiffPipeline; False: the original code
               gradient_checkpointing=True),
     vae=dict(type='PretrainedAutoencoderKL', folder=sd15 + '/vae'),

@@ -22,7 +22,7 @@ def _single(config: dict, key: str, source: str) -> int:
 
 
 @MODELS.register_module()
-def AnimateDiffUNet(unet_folder: str, motion_module: str, trust_pickle: bool = False,
+def AnimateDiffUNet(folder: str, motion_module: str, trust_pickle: bool = False,
                     norm_over_frames: bool = True, motion_module_config: Optional[dict] = None,
                     **overrides):
     """SD-1.5's U-Net (a diffusers ``unet/`` folder) with AnimateDiff motion modules loaded from
@@ -54,12 +54,12 @@ def AnimateDiffUNet(unet_folder: str, motion_module: str, trust_pickle: bool = F
                 temporal_module=temporal_module, temporal_module_in_resnet_blocks=True,
                 temporal_module_levels=('down', 'mid', 'up') if has_mid else ('down', 'up'))
     args.update(overrides)
-    unet = build_unet_from_pretrained_2d(unet_folder, trust_pickle=trust_pickle, **args)
+    unet = build_unet_from_pretrained_2d(folder, trust_pickle=trust_pickle, **args)
     if unexpected:
         raise CheckpointMismatchError(
             f'{source}: {len(unexpected)} keys are no motion-module weight of the {layout} '
             f'AnimateDiff layout: {", ".join(unexpected[:20])}')
-    # the spatial weights came from unet_folder; every motion-module weight must be here
+    # the spatial weights came from folder; every motion-module weight must be here
     spatial = [k for k in unet.state_dict() if '.temp_modules.' not in k]
     load_into(unet, state, source=f'{source} ({layout} AnimateDiff layout)',
               allow_missing=spatial)
