@@ -43,11 +43,10 @@ train_dataloader = dict(
 train_cfg = dict(max_iters=2, val_interval=1000)
 val_dataloader = val_cfg = val_evaluator = None
 test_dataloader = dict(batch_size=2, dataset=dict(
-    num_prompts=2, split_file=folder + '/../trainlist01.txt',
-    class_index_file=folder + '/../classInd.txt'))
+    num_prompts=2, split_file='trainlist01.txt', class_index_file='classInd.txt'))
 test_evaluator = [
     dict(type='FrechetVideoDistance', extractor={extractor!r},
-         reference_stats=folder + '/../reference_stats.npz'),
+         reference_stats='reference_stats.npz'),
     dict(type='InceptionScore', extractor={extractor!r}, num_splits=1)]
 custom_hooks = [dict(type='TrainableCheckpointHook'), dict(type='IterationSeedHook')]
 default_hooks = dict(logger=dict(interval=1))
@@ -69,7 +68,9 @@ BACKBONES = {
 @pytest.fixture(scope='module')
 def tiny_configs(tmp_path_factory):
     """Per backbone, its config on a tiny folder (4 frames of 16x16 pixels, 2 DDIM steps,
-    training on moving shapes, the UCF-101 protocol on tiny split files)."""
+    training on moving shapes, the UCF-101 protocol on tiny split files). Paths in the configs
+    are relative to the folder the tests run in (``in_config_root``): mmengine formats the
+    config text with yapf, which takes seconds on long temporary paths."""
     root = tmp_path_factory.mktemp('backbone_tools')
     (root / 'trainlist01.txt').write_text('Archery/v_Archery_g01_c01.avi 2\n'
                                           'Biking/v_Biking_g01_c01.avi 3\n')
@@ -79,13 +80,18 @@ def tiny_configs(tmp_path_factory):
     sys.path.insert(0, osp.join(REPO, 'plugins', 'vidrd_animatediff'))  # its custom_imports
     configs = {}
     for name, (base, write_folder, unet, _) in BACKBONES.items():
-        folder = write_folder(str(root / name))
+        write_folder(str(root / name))
         configs[name] = str(root / f'{name}_tiny.py')
         with open(configs[name], 'w') as f:
-            f.write(TINY_CONFIG.format(base=base, folder=folder, unet=unet, tokenizer=TOKENIZER,
+            f.write(TINY_CONFIG.format(base=base, folder=name, unet=unet, tokenizer=TOKENIZER,
                                        extractor=EXTRACTOR))
     yield configs
     sys.path.remove(osp.join(REPO, 'plugins', 'vidrd_animatediff'))
+
+
+@pytest.fixture(autouse=True)
+def in_config_root(tiny_configs, monkeypatch):
+    monkeypatch.chdir(osp.dirname(tiny_configs['modelscope']))
 
 
 @pytest.fixture
@@ -94,11 +100,11 @@ def tiny_config(tiny_configs):
 
 
 @pytest.mark.parametrize('backbone', list(BACKBONES))
-def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, tmp_path,
-                                                   monkeypatch, capsys):
+def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, monkeypatch,
+                                                   capsys):
     """2 iterations change only the temporal layers (trainable=('temporal',)); tools/test.py
     then scores the fine-tuned checkpoint with the protocol's dataset and metrics."""
-    runner = build_runner(load_config(tiny_configs[backbone], work_dir=str(tmp_path / 'work')))
+    runner = build_runner(load_config(tiny_configs[backbone], work_dir='work_' + backbone))
     model = runner.model
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     runner.train()
@@ -110,10 +116,10 @@ def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, tmp_p
     assert changed and changed <= trainable
     for kind in BACKBONES[backbone][3]:
         assert any(kind in n for n in changed), kind
-    checkpoint = str(tmp_path / 'work' / 'iter_2.pth')
+    checkpoint = osp.join('work_' + backbone, 'iter_2.pth')
 
     monkeypatch.setattr(sys, 'argv', ['tools/test.py', tiny_configs[backbone], checkpoint,
-                                      '--work-dir', str(tmp_path / 'test')])
+                                      '--work-dir', 'test_' + backbone])
     runpy.run_path(osp.join(REPO, 'tools', 'test.py'), run_name='__main__')
     table = capsys.readouterr().out
     for metric in ('FVD', 'IS'):
