@@ -4,8 +4,7 @@
 #       --sampler-config configs/ablations/vidrd_full.py
 #   python tools/train.py configs/modelscope_t2v.py          (the temporal layers train)
 #   python tools/test.py configs/modelscope_t2v.py CHECKPOINT
-# Zeroscope: --cfg-options with its folder for model.unet.folder, model.vae.folder,
-# model.text_encoder.pretrained and model.text_encoder.tokenizer (576x320: model.resolution).
+# Zeroscope v2: configs/zeroscope_v2.py.
 _base_ = [
     './_base_/models/modelscope_t2v.py',
     './_base_/datasets/ucf101.py',

@@ -28,6 +28,9 @@ MODELSCOPE_UNET = dict(block_out_channels=(32, 32),
                        down_block_types=('CrossAttnDownBlock3D', 'DownBlock3D'),
                        up_block_types=('UpBlock3D', 'CrossAttnUpBlock3D'), layers_per_block=1,
                        attention_head_dim=8, norm_num_groups=8, cross_attention_dim=32)
+#: ModelScope T2V's scheduler/scheduler_config.json (diffusers' DDIMScheduler)
+MODELSCOPE_SCHEDULER = dict(beta_schedule='scaled_linear', beta_start=0.00085, beta_end=0.012,
+                            clip_sample=False, set_alpha_to_one=False, steps_offset=1)
 SD15_UNET = dict(block_out_channels=(32, 32), down_block_types=('CrossAttnDownBlock2D',
                                                                  'DownBlock2D'),
                  up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'), layers_per_block=1,
@@ -57,10 +60,11 @@ def write_text_encoder_and_vae(root: str, seed: int = 1) -> None:
 
 
 def write_modelscope_folder(root: str) -> str:
-    """A ModelScope-T2V-shaped pipeline folder: ``unet/ vae/ text_encoder/``."""
-    from diffusers import UNet3DConditionModel
+    """A ModelScope-T2V-shaped pipeline folder: ``unet/ vae/ text_encoder/ scheduler/``."""
+    from diffusers import DDIMScheduler, UNet3DConditionModel
     randomize(UNet3DConditionModel(**MODELSCOPE_UNET), seed=0).save_pretrained(
         osp.join(root, 'unet'))
+    DDIMScheduler(**MODELSCOPE_SCHEDULER).save_pretrained(osp.join(root, 'scheduler'))
     write_text_encoder_and_vae(root)
     return str(root)
 

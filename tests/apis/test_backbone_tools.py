@@ -15,7 +15,7 @@ import torch
 
 from tiny_backbones import TOKENIZER, write_modelscope_folder, write_sd15_folder
 from vidrd.apis import load_generation_model
-from vidrd.apis.run_config import build_runner, load_config
+from vidrd.apis.run_config import build_runner, load_config, missing_paths
 from vidrd.evaluation.reference_stats import ReferenceStats
 from vidrd.models.unets import is_temporal_key
 from vidrd.registry import FEATURE_EXTRACTORS
@@ -29,7 +29,7 @@ TINY_CONFIG = '''
 _base_ = [{base!r}]
 folder = {folder!r}
 model = dict(
-    unet=dict({unet}, gradient_checkpointing=False),
+    unet=dict({unet}, gradient_checkpointing=False),{schedules}
     vae=dict(folder=folder + '/vae'),
     text_encoder=dict(pretrained=folder + '/text_encoder', tokenizer={tokenizer!r}),
     num_frames=4, resolution=(16, 16),
@@ -52,14 +52,17 @@ custom_hooks = [dict(type='TrainableCheckpointHook'), dict(type='IterationSeedHo
 default_hooks = dict(logger=dict(interval=1))
 log_level = 'WARNING'
 '''
-#: per backbone: (config, folder writer, U-Net entries, temporal layers that must train)
+#: per backbone: (config, folder writer, U-Net entries, schedule entries, temporal layers
+#: that must train)
 BACKBONES = {
     'modelscope': (osp.join(REPO, 'configs', 'modelscope_t2v.py'), write_modelscope_folder,
                    "folder=folder + '/unet'",
+                   "\n    noise_schedule=dict(folder=folder + '/scheduler'),"
+                   "\n    sampling_scheduler=dict(folder=folder + '/scheduler'),",
                    ('transformer_in.', '.temp_convs.', '.temp_modules.')),
     'animatediff': (osp.join(REPO, 'plugins', 'vidrd_animatediff', 'configs',
                              'animatediff_sd15.py'), write_sd15_folder,
-                    "folder=folder + '/unet', motion_module=folder + '/motion_adapter'",
+                    "folder=folder + '/unet', motion_module=folder + '/motion_adapter'", '',
                     ('down_blocks.1.temp_modules.0.', 'mid_block.temp_modules.0.',
                      'up_blocks.0.temp_modules.1.')),
 }
@@ -79,12 +82,12 @@ def tiny_configs(tmp_path_factory):
     ReferenceStats(np.zeros(8), np.eye(8), 10, identity).save(str(root / 'reference_stats.npz'))
     sys.path.insert(0, osp.join(REPO, 'plugins', 'vidrd_animatediff'))  # its custom_imports
     configs = {}
-    for name, (base, write_folder, unet, _) in BACKBONES.items():
+    for name, (base, write_folder, unet, schedules, _) in BACKBONES.items():
         write_folder(str(root / name))
         configs[name] = str(root / f'{name}_tiny.py')
         with open(configs[name], 'w') as f:
-            f.write(TINY_CONFIG.format(base=base, folder=name, unet=unet, tokenizer=TOKENIZER,
-                                       extractor=EXTRACTOR))
+            f.write(TINY_CONFIG.format(base=base, folder=name, unet=unet, schedules=schedules,
+                                       tokenizer=TOKENIZER, extractor=EXTRACTOR))
     yield configs
     sys.path.remove(osp.join(REPO, 'plugins', 'vidrd_animatediff'))
 
@@ -115,7 +118,7 @@ def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, monke
         f'unet.{n}' for n, _ in model.unet.named_parameters() if is_temporal_key(n)}
     changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and changed <= trainable
-    for kind in BACKBONES[backbone][3]:
+    for kind in BACKBONES[backbone][4]:
         assert any(kind in n for n in changed), kind
     checkpoint = osp.join('work_' + backbone, 'iter_2.pth')
 
@@ -153,3 +156,14 @@ def test_tools_generate_writes_a_long_video(tiny_config, tmp_path, monkeypatch):
     from PIL import Image
     with Image.open(tmp_path / gifs[0]) as gif:
         assert gif.n_frames == 2 * 16
+
+
+def test_zeroscope_config_names_only_its_folder():
+    cfg = load_config(osp.join(REPO, 'configs', 'zeroscope_v2.py'))
+    missing = dict(missing_paths(cfg, ('model',)))
+    assert sorted(missing) == sorted([
+        'model.unet.folder', 'model.vae.folder', 'model.text_encoder.pretrained',
+        'model.text_encoder.tokenizer', 'model.noise_schedule.folder',
+        'model.sampling_scheduler.folder'])
+    assert all(path.startswith('data/zeroscope_v2_576w/') for path in missing.values())
+    assert cfg.model.long_video_sampler.num_frames == cfg.model.num_frames == 24

@@ -15,13 +15,10 @@ model = dict(
     vae=dict(type='PretrainedAutoencoderKL', folder=modelscope + '/vae'),
     text_encoder=dict(type='CLIPTextEncoder', pretrained=modelscope + '/text_encoder',
                       tokenizer=modelscope + '/tokenizer'),
-    # scheduler/scheduler_config.json of the release: DDIM, scaled-linear betas, epsilon
-    noise_schedule=dict(type='DDPMNoiseSchedule', num_train_timesteps=1000,
-                        beta_schedule='scaled_linear', beta_start=0.00085, beta_end=0.012,
-                        prediction_type='epsilon'),
-    sampling_scheduler=dict(type='DDIMScheduler', num_train_timesteps=1000,
-                            beta_schedule='scaled_linear', beta_start=0.00085, beta_end=0.012,
-                            steps_offset=1, set_alpha_to_one=False),
+    # the folder's scheduler/scheduler_config.json (the release: DDIM, scaled-linear betas,
+    # epsilon) for both the training schedule and the sampler
+    noise_schedule=dict(type='PretrainedDDPMNoiseSchedule', folder=modelscope + '/scheduler'),
+    sampling_scheduler=dict(type='PretrainedDDIMScheduler', folder=modelscope + '/scheduler'),
     trainable=('temporal',),
     caption_dropout=0.1,
     num_frames=num_frames,

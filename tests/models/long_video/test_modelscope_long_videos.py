@@ -16,7 +16,10 @@ PROMPT = 'a red circle moving left'
 
 
 def modelscope_options(folder: str) -> dict:
-    return model_options(folder, **{'model.unet.folder': osp.join(folder, 'unet')})
+    return model_options(folder, **{
+        'model.unet.folder': osp.join(folder, 'unet'),
+        'model.noise_schedule.folder': osp.join(folder, 'scheduler'),
+        'model.sampling_scheduler.folder': osp.join(folder, 'scheduler')})
 
 
 @pytest.fixture(scope='module')
@@ -48,9 +51,7 @@ def test_one_clip_equals_text_to_video_pipeline(model, folder):
         vae=AutoencoderKL.from_pretrained(osp.join(folder, 'vae')).eval(),
         text_encoder=None, tokenizer=None,
         unet=UNet3DConditionModel.from_pretrained(osp.join(folder, 'unet')).eval(),
-        scheduler=DDIMScheduler(beta_schedule='scaled_linear', beta_start=0.00085,
-                                beta_end=0.012, clip_sample=False, set_alpha_to_one=False,
-                                steps_offset=1))
+        scheduler=DDIMScheduler.from_pretrained(osp.join(folder, 'scheduler')))
     pipe.set_progress_bar_config(disable=True)
     cond = model.encode_text([PROMPT])
     uncond = model.encode_text([''])
