@@ -95,6 +95,14 @@ def model_options(folder: str, **extra) -> dict:
         'log_level': 'WARNING', **extra}
 
 
+def first_clip_noise(seed: int = 0, shape=(1, 4, 4, 8, 8)) -> torch.Tensor:
+    """The sampler's first-clip noise for ``seed`` in seed-compatible mode (its default): one
+    N(0, 1) draw per frame from a CPU generator; what a diffusers pipeline gets as ``latents``."""
+    g = torch.Generator().manual_seed(seed)
+    b, c, n, h, w = shape
+    return torch.cat([torch.normal(0.0, 1.0, (b, c, 1, h, w), generator=g) for _ in range(n)], 2)
+
+
 class Recorder(LongVideoStrategy):
     """Keeps every clip's initial noise and the latents before each step as they reach it."""
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tiny_backbones import (check_strategy_invariants, model_options, write_sd15_folder)
+from tiny_backbones import (check_strategy_invariants, first_clip_noise, model_options,
+                            write_sd15_folder)
 from vidrd.apis.run_config import load_config
 from vidrd.registry import MODELS
 from vidrd.utils.checkpoint import CheckpointMismatchError
@@ -131,8 +132,7 @@ def test_one_clip_equals_animatediff_pipeline(model, folder):
     pipe.unet.eval()
     pipe.set_progress_bar_config(disable=True)
     cond, uncond = model.encode_text([PROMPT]), model.encode_text([''])
-    g = torch.Generator().manual_seed(0)  # the sampler's first clip, seed-compatible draws
-    noise = torch.cat([torch.normal(0.0, 1.0, (1, 4, 1, 8, 8), generator=g) for _ in range(4)], 2)
+    noise = first_clip_noise()
     common = dict(prompt_embeds=cond, negative_prompt_embeds=uncond, num_frames=4, height=16,
                   width=16, num_inference_steps=2, guidance_scale=3.0)
     with torch.no_grad():

@@ -6,7 +6,9 @@ import os.path as osp
 import pytest
 import torch
 
-from tiny_backbones import check_strategy_invariants, model_options, write_modelscope_folder
+from long_video_toys import live_tensor_bytes
+from tiny_backbones import (check_strategy_invariants, first_clip_noise, model_options,
+                            write_modelscope_folder)
 from vidrd.apis.run_config import load_config
 from vidrd.models.long_video import LongVideoStrategy, ReuseAndDiffuseSampler
 from vidrd.registry import MODELS
@@ -55,10 +57,7 @@ def test_one_clip_equals_text_to_video_pipeline(model, folder):
     pipe.set_progress_bar_config(disable=True)
     cond = model.encode_text([PROMPT])
     uncond = model.encode_text([''])
-    # the sampler's first clip in seed-compatible mode: one N(0, 1) draw per frame
-    g = torch.Generator().manual_seed(0)
-    noise = torch.cat([torch.normal(0.0, 1.0, (1, 4, 1, 8, 8), generator=g) for _ in range(4)], 2)
-    common = dict(prompt_embeds=cond, negative_prompt_embeds=uncond, latents=noise.clone(),
+    common = dict(prompt_embeds=cond, negative_prompt_embeds=uncond, latents=first_clip_noise(),
                   num_frames=4, height=16, width=16, num_inference_steps=2, guidance_scale=3.0)
     with torch.no_grad():
         ref_latents = pipe(output_type='latent', **common).frames
@@ -79,20 +78,12 @@ def test_fnr_pns_dsg_equations_hold(model):
     assert video.shape == (1, 3, 12, 16, 16)
 
 
-def _live_tensor_bytes() -> int:
-    storages = {}
-    for obj in gc.get_objects():
-        if issubclass(type(obj), torch.Tensor) and obj.device.type == 'cpu':
-            storages[obj.untyped_storage().data_ptr()] = obj.untyped_storage().nbytes()
-    return sum(storages.values())
-
-
 class _PeakProbe(LongVideoStrategy):
     def __init__(self):
         self.peak = 0
 
     def before_step(self, ctx, clip_index, step_index, latents):
-        self.peak = max(self.peak, _live_tensor_bytes())
+        self.peak = max(self.peak, live_tensor_bytes())
         return latents
 
 
