@@ -167,3 +167,12 @@ def test_zeroscope_config_names_only_its_folder():
         'model.sampling_scheduler.folder'])
     assert all(path.startswith('data/zeroscope_v2_576w/') for path in missing.values())
     assert cfg.model.long_video_sampler.num_frames == cfg.model.num_frames == 24
+
+
+@pytest.mark.filterwarnings('ignore:Matrix is singular')
+def test_tools_test_without_checkpoint_scores_the_pretrained_model(tiny_config, monkeypatch,
+                                                                   capsys):
+    """Zero-shot: tools/test.py CONFIG alone tests the weights the config names."""
+    monkeypatch.setattr(sys, 'argv', ['tools/test.py', tiny_config, '--work-dir', 'zero_shot'])
+    runpy.run_path(osp.join(REPO, 'tools', 'test.py'), run_name='__main__')
+    assert any(row.split()[:1] == ['FVD'] for row in capsys.readouterr().out.splitlines())
