@@ -1,5 +1,7 @@
-"""Test a model: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json]``:
-generate videos for the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...)."""
+"""Test a model: ``python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--out metrics.json]``:
+generate videos for the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...).
+Without a checkpoint the config's pretrained weights are tested as they are (e.g. ModelScope T2V
+zero-shot)."""
 import argparse
 
 from vidrd.apis.metric_table import format_metric_table, write_metrics_json
@@ -11,7 +13,9 @@ from vidrd.utils.cli import run_cli
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a vidrd model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint of the trained model')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint of the trained model (default: none, the pretrained '
+                             'weights the config names)')
     parser.add_argument('--work-dir', help='folder for logs, metrics and sample videos')
     parser.add_argument('--out', help='also write the metric table to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -27,7 +31,8 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.work_dir, launcher=args.launcher)
     cfg.load_from = args.checkpoint
     check_paths(cfg, sections=('model', 'test_dataloader', 'test_evaluator'))
-    check_checkpoint_file(args.checkpoint)  # before the evaluator's networks load
+    if args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before the evaluator's networks load
     metrics = build_runner(cfg).test()
     print('\n' + format_metric_table(metrics))
     if args.out:

@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
              'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
              'reference_stats', 'prompt_file', 'lpips_weights', 'vgg_weights',
-             'class_index_file')
+             'class_index_file', 'motion_module')
 MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or point the config '
                 'at your copies with --cfg-options, e.g. --cfg-options '
                 'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')

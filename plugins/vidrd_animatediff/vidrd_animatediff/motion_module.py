@@ -6,6 +6,7 @@ from torch import nn
 
 from vidrd.models.temporal import frame_position_embedding
 from vidrd.models.temporal.temporal_attention import FrameAttention
+from vidrd.models.unets.resnet import video_group_norm
 from vidrd.registry import TEMPORAL_LAYERS
 
 
@@ -93,13 +94,16 @@ class AnimateDiffMotionModule(nn.Module):
         norm_num_groups: groups of the input GroupNorm; must divide C.
         dropout: dropout of positions, attention output and feed-forward.
         zero_init: zero-initialise ``proj_out`` (identity at init).
+        norm_over_frames: statistics of the input GroupNorm over all frames of a video, as
+            diffusers' ``AnimateDiffTransformer3D`` (``AnimateDiffPipeline``); ``False`` (the
+            original AnimateDiff code) normalises every frame on its own.
 
     Shapes: ``forward(x (B*F, C, H, W), num_frames=F) -> (B*F, C, H, W)``.
     """
 
     def __init__(self, in_channels: int, num_heads: int = 8, num_layers: int = 1,
                  attention_blocks: int = 2, ff_mult: int = 4, norm_num_groups: int = 32,
-                 dropout: float = 0.0, zero_init: bool = True):
+                 dropout: float = 0.0, zero_init: bool = True, norm_over_frames: bool = False):
         super().__init__()
         if in_channels % num_heads:
             raise ValueError(f'AnimateDiffMotionModule: num_heads={num_heads} does not divide '
@@ -109,6 +113,7 @@ class AnimateDiffMotionModule(nn.Module):
             raise ValueError(f'AnimateDiffMotionModule: norm_num_groups={norm_num_groups} does '
                              f'not divide in_channels={in_channels}')
         self.norm = nn.GroupNorm(norm_num_groups, in_channels, eps=1e-6)
+        self.norm_over_frames = norm_over_frames
         self.proj_in = nn.Linear(in_channels, in_channels)
         self.transformer_blocks = nn.ModuleList([
             MotionTransformerBlock(in_channels, num_heads, attention_blocks, ff_mult, dropout)
@@ -124,7 +129,8 @@ class AnimateDiffMotionModule(nn.Module):
             raise ValueError(f'AnimateDiffMotionModule: batch*frames={bf} is not a multiple of '
                              f'num_frames={num_frames}')
         tokens = height * width
-        h = self.proj_in(self.norm(x).permute(0, 2, 3, 1).reshape(bf, tokens, c))
+        h = video_group_norm(x, self.norm, num_frames if self.norm_over_frames else 1)
+        h = self.proj_in(h.permute(0, 2, 3, 1).reshape(bf, tokens, c))
         # (B*F, HW, C) -> (B*HW, F, C): a sequence over the frames at each position
         h = h.view(-1, num_frames, tokens, c).transpose(1, 2).reshape(-1, num_frames, c)
         for block in self.transformer_blocks:

@@ -1,5 +1,6 @@
 """Tiny stand-ins for the long-video tests: a frame-wise "U-Net", a linear scheduler, a
-strategy that records what the sampler hands it, and a context maker."""
+strategy that records what the sampler hands it, a context maker, and a live-memory probe."""
+import gc
 from typing import Dict, List
 
 import torch
@@ -56,3 +57,13 @@ def make_context(n=8, m=3, steps=6, clips=2, prev_noise=None, prev_steps=None, s
     return LongVideoContext(num_frames=n, num_prompt_frames=m, num_steps=steps, num_clips=clips,
                             generator=torch.Generator().manual_seed(seed),
                             prev_initial_noise=prev_noise, prev_step_latents=prev_steps)
+
+
+def live_tensor_bytes() -> int:
+    """Bytes of all live CPU tensors the garbage collector tracks, storages counted once."""
+    storages = {}
+    for obj in gc.get_objects():
+        if issubclass(type(obj), torch.Tensor) and obj.device.type == 'cpu':
+            storage = obj.untyped_storage()
+            storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())

@@ -5,21 +5,11 @@ storages counted once), sampled before every denoising step and in the sink, whi
 drops each clip: what remains is what the sampler holds."""
 import gc
 
-import torch
-
+from long_video_toys import live_tensor_bytes
 from vidrd.models.long_video import LongVideoStrategy, ReuseAndDiffuseSampler
 
 N, M, S = 8, 3, 4
 LATENT = (4, 16, 16)
-
-
-def live_tensor_bytes() -> int:
-    storages = {}
-    for obj in gc.get_objects():
-        if issubclass(type(obj), torch.Tensor) and obj.device.type == 'cpu':
-            storage = obj.untyped_storage()
-            storages[storage.data_ptr()] = storage.nbytes()
-    return sum(storages.values())
 
 
 class PeakProbe(LongVideoStrategy):

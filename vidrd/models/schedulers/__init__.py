@@ -2,7 +2,9 @@
 from .beta_schedules import BETA_SCHEDULES, make_alphas_cumprod, make_betas
 from .ddim_scheduler import DDIMScheduler
 from .ddpm_noise_schedule import PREDICTION_TYPES, DDPMNoiseSchedule
+from .pretrained import build_pretrained_ddim, build_pretrained_ddpm
 from .scheduler_config import read_scheduler_config
 
 __all__ = ['DDIMScheduler', 'DDPMNoiseSchedule', 'BETA_SCHEDULES', 'PREDICTION_TYPES',
-           'make_betas', 'make_alphas_cumprod', 'read_scheduler_config']
+           'make_betas', 'make_alphas_cumprod', 'read_scheduler_config', 'build_pretrained_ddim',
+           'build_pretrained_ddpm']

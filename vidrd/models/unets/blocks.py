@@ -6,7 +6,8 @@ Each block holds diffusers-named spatial layers (``resnets``, ``attentions``, ``
 - ``temporal_conv``      -> ``temp_convs.i``   after ResNet i (VidRD's Temp-Conv);
 - ``temporal_attention`` -> inside every transformer block (VidRD's Temp-Attn);
 - ``temporal_module``    -> ``temp_modules.i`` after spatial transformer i (e.g. an
-  AnimateDiff-style motion module from a plugin).
+  AnimateDiff-style motion module from a plugin); with ``temporal_module_in_resnet_blocks``
+  also after ResNet i of blocks without transformers (AnimateDiff).
 
 Temporal layers take and return (B*F, C, H, W) (or tokens for the in-block one) plus
 ``num_frames``; every temporal parameter name contains ``temp_``, which is how loaders tell
@@ -40,7 +41,8 @@ class VideoUNetBlock(nn.Module):
                  norm_over_frames: bool = True, use_linear_projection: bool = True, transformer_layers: int = 1,
                  temporal_conv: Optional[dict] = None,
                  temporal_attention: Optional[dict] = None,
-                 temporal_module: Optional[dict] = None):
+                 temporal_module: Optional[dict] = None,
+                 temporal_module_in_resnet_blocks: bool = False):
         super().__init__()
         self.resnets = nn.ModuleList([
             ResnetBlock2D(c, out_channels, temb_channels, resnet_groups, resnet_eps, dropout,
@@ -59,6 +61,8 @@ class VideoUNetBlock(nn.Module):
                               resnet_groups, use_linear_projection, temporal_attention)
                 for _ in range(n_attn)])
             self.temp_modules = self._temporal(temporal_module, out_channels, n_attn)
+        elif temporal_module_in_resnet_blocks:
+            self.temp_modules = self._temporal(temporal_module, out_channels, n)
         self.gradient_checkpointing = False
 
     @staticmethod
@@ -72,6 +76,8 @@ class VideoUNetBlock(nn.Module):
         h = self.resnets[i](h, temb, num_frames)
         if self.temp_convs is not None:
             h = self.temp_convs[i](h, num_frames)
+        if not self.has_attention and self.temp_modules is not None:
+            h = self.temp_modules[i](h, num_frames)
         return h
 
     def _attention(self, i: int, h: torch.Tensor, context: torch.Tensor, num_frames: int):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidrd.registry import MODELS
+from vidrd.registry import MODELS, TEMPORAL_LAYERS
 
 from .embeddings import TimestepEmbedding, timestep_embedding
 from .resnet import video_group_norm
@@ -39,6 +39,12 @@ class UNet3DConditionModel(nn.Module):
             ('down', 'mid', 'up'); the original ``add_temp_attn_only_on_upblocks`` is ('up',).
         temporal_module: config of a layer after each spatial transformer (e.g. a plugin's
             AnimateDiff-style motion module).
+        temporal_module_levels: where ``temporal_module`` goes, a subset of ('down', 'mid',
+            'up') (AnimateDiff v1 has no motion module in the mid block).
+        temporal_module_in_resnet_blocks: also put ``temporal_module`` after every ResNet of
+            the blocks without transformers (AnimateDiff's ``DownBlockMotion`` / ``UpBlockMotion``).
+        temporal_input: config of a layer right after ``conv_in``, stored as ``transformer_in``
+            (ModelScope T2V's ``TemporalTransformer``); its parameters count as temporal.
         norm_over_frames: GroupNorm statistics of the ResNets and the output norm span all
             frames of a video, as in the original VidRD (its GroupNorms see the 5-D tensor);
             ``False`` gives per-frame statistics, i.e. exactly the image model on every frame
@@ -71,6 +77,9 @@ class UNet3DConditionModel(nn.Module):
                  temporal_attention: Optional[dict] = ORIGINAL_TEMPORAL_LAYERS['temporal_attention'],
                  temporal_attention_levels: Sequence[str] = ('down', 'mid', 'up'),
                  temporal_module: Optional[dict] = None,
+                 temporal_module_levels: Sequence[str] = ('down', 'mid', 'up'),
+                 temporal_module_in_resnet_blocks: bool = False,
+                 temporal_input: Optional[dict] = None,
                  gradient_checkpointing: bool = False):
         # the constructor arguments: export_config() rebuilds the architecture from them
         config = copy.deepcopy({k: v for k, v in locals().items()
@@ -83,10 +92,12 @@ class UNet3DConditionModel(nn.Module):
         if not (len(down_block_types) == len(up_block_types) == len(num_attention_heads) == levels):
             raise ValueError('down_block_types, up_block_types, num_attention_heads and '
                              'block_out_channels must have one entry per level')
-        unknown = set(temporal_attention_levels) - {'down', 'mid', 'up'}
-        if unknown:
-            raise ValueError(f'temporal_attention_levels: unknown level(s) {sorted(unknown)}; '
-                             "use a subset of ('down', 'mid', 'up')")
+        for name, chosen in (('temporal_attention_levels', temporal_attention_levels),
+                             ('temporal_module_levels', temporal_module_levels)):
+            unknown = set(chosen) - {'down', 'mid', 'up'}
+            if unknown:
+                raise ValueError(f'{name}: unknown level(s) {sorted(unknown)}; '
+                                 "use a subset of ('down', 'mid', 'up')")
         self.in_channels = in_channels
         self.norm_over_frames = norm_over_frames
         self.num_upsamplers = levels - 1
@@ -94,6 +105,8 @@ class UNet3DConditionModel(nn.Module):
         self.flip_sin_to_cos, self.freq_shift = flip_sin_to_cos, freq_shift
         self.conv_in = nn.Conv2d(in_channels, block_out_channels[0], 3, padding=1)
         self.time_embedding = TimestepEmbedding(block_out_channels[0], temb_channels)
+        self.transformer_in = (None if temporal_input is None else TEMPORAL_LAYERS.build(
+            temporal_input, default_args=dict(in_channels=block_out_channels[0])))
 
         def common(level: str) -> dict:
             return dict(
@@ -104,7 +117,9 @@ class UNet3DConditionModel(nn.Module):
                 temporal_conv=copy.deepcopy(temporal_conv),
                 temporal_attention=(copy.deepcopy(temporal_attention)
                                     if level in temporal_attention_levels else None),
-                temporal_module=copy.deepcopy(temporal_module))
+                temporal_module=(copy.deepcopy(temporal_module)
+                                 if level in temporal_module_levels else None),
+                temporal_module_in_resnet_blocks=temporal_module_in_resnet_blocks)
 
         self.down_blocks = nn.ModuleList()
         out_ch = block_out_channels[0]
@@ -178,6 +193,8 @@ class UNet3DConditionModel(nn.Module):
         # (B, C, F, H, W) -> (B*F, C, H, W), frames of a video adjacent
         x = sample.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
         x = self.conv_in(x)
+        if self.transformer_in is not None:
+            x = self.transformer_in(x, f)
         skips = [x]
         for block in self.down_blocks:
             x, block_skips = block(x, temb, context, f)
@@ -196,5 +213,7 @@ class UNet3DConditionModel(nn.Module):
 
 
 def is_temporal_key(name: str) -> bool:
-    """Whether a parameter / state-dict key belongs to a temporal layer (``temp_`` in a name)."""
-    return any(part.startswith('temp_') for part in name.split('.'))
+    """Whether a parameter / state-dict key belongs to a temporal layer (``temp_`` in a name,
+    or ModelScope's ``transformer_in``)."""
+    return name.startswith('transformer_in.') or any(
+        part.startswith('temp_') for part in name.split('.'))
