@@ -1,25 +1,59 @@
-"""mmengine's Runner with atomic checkpoint writes."""
+"""mmengine's Runner with atomic checkpoint writes streamed straight to disk."""
 import os
 import os.path as osp
+from contextlib import contextmanager
 
+import mmengine.runner.runner as mmengine_runner
+import torch
 from mmengine.runner import Runner
 
 from vidrd.registry import RUNNERS
 
 
+def save_checkpoint_to_file(checkpoint: dict, filename: str, file_client_args=None,
+                            backend_args=None) -> None:
+    """``torch.save`` straight into a local file.
+
+    mmengine 0.10.7 serialises a checkpoint into a ``BytesIO`` and then writes
+    ``getvalue()``: two extra in-memory copies of the whole file (13.6 GB for the 6.8 GB
+    checkpoint of the SD-2.1 config). ``torch.save`` to a path writes each tensor's storage as
+    it goes. Remote backends (``backend_args`` or a URI) keep mmengine's own writer.
+    """
+    if backend_args or file_client_args or '://' in filename:
+        from mmengine.runner.checkpoint import save_checkpoint
+        save_checkpoint(checkpoint, filename, file_client_args=file_client_args,
+                        backend_args=backend_args)
+        return
+    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
+    torch.save(checkpoint, filename)
+
+
+@contextmanager
+def _streamed_checkpoint_writes():
+    # Runner.save_checkpoint calls the module-level name; swap it for the duration of one save
+    original = mmengine_runner.save_checkpoint
+    mmengine_runner.save_checkpoint = save_checkpoint_to_file
+    try:
+        yield
+    finally:
+        mmengine_runner.save_checkpoint = original
+
+
 @RUNNERS.register_module()
 class VidRDRunner(Runner):
-    """A Runner whose checkpoints appear whole or not at all.
+    """A Runner whose checkpoints appear whole or not at all, written without extra copies.
 
     mmengine writes a checkpoint straight to its final name, so a run killed mid-write leaves a
     truncated file that ``--resume`` then picks up. Here the file is written under a temporary
-    name in the same folder and renamed (atomic on POSIX) once complete.
+    name in the same folder and renamed (atomic on POSIX) once complete, streamed to disk by
+    :func:`save_checkpoint_to_file`.
     """
 
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         tmp = osp.join(out_dir, f'.{filename}.tmp-{os.getpid()}')
         try:
-            super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+            with _streamed_checkpoint_writes():
+                super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
             if osp.exists(tmp):  # only the main process writes
                 os.replace(tmp, osp.join(out_dir, filename))
         finally:
