@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from vidrd.apis.run_config import build_runner, load_config
+from vidrd.utils.checkpoint import save_state_dict_atomic
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
@@ -45,6 +46,18 @@ def test_fsdp2_matches_ddp_and_resumes(tmp_path, tiny_config_options):
                     'model.caption_dropout': 0.5,
                     # SGD (momentum: optimiser state to resume): linear in the gradient, only rounding differs
                     'optim_wrapper.optimizer': dict(_delete_=True, type='SGD', lr=0.05, momentum=0.9)})
+    # Runner and FlexibleRunner draw random init in other orders: every run starts from the
+    # same U-Net (load_from) and reads its frozen text encoder from a file, as real runs do
+    model = build_runner(load_config(TINY, options, work_dir=str(tmp_path / 'init'))).model
+    folder = str(tmp_path / 'text_encoder')
+    model.text_encoder.export_config(folder)
+    save_state_dict_atomic(model.text_encoder.state_dict(), osp.join(folder, 'model.safetensors'))
+    options['model.text_encoder.pretrained'] = folder
+    initial = {k: v.detach().clone() for k, v in model.unet.state_dict().items()}
+    torch.save({'state_dict': {'unet.' + k: v for k, v in initial.items()}, 'meta': {}},
+               tmp_path / 'init.pth')
+    initial = {'unet.' + k: v for k, v in initial.items()}
+    options['load_from'] = str(tmp_path / 'init.pth')
     ddp = _spawn(tmp_path, 'ddp', options, 29631)
     fsdp_options = dict(options, **FSDP2)
     _spawn(tmp_path, 'fsdp', dict(fsdp_options, **{'train_cfg.max_iters': 2}), 29632)
@@ -53,10 +66,10 @@ def test_fsdp2_matches_ddp_and_resumes(tmp_path, tiny_config_options):
     assert set(ckpt['state_dict']) == set(ddp)  # the trainable subset, full tensors
     assert all(ckpt['state_dict'][k].shape == ddp[k].shape for k in ddp)
     resumed = _spawn(tmp_path, 'fsdp', fsdp_options, 29633, resume=True)
-    initial = build_runner(load_config(TINY, options, work_dir=str(tmp_path / 'init'))).model
-    assert any(not torch.equal(ddp[k], p) for k, p in initial.named_parameters() if k in ddp)
-    for key, value in ddp.items():
-        torch.testing.assert_close(resumed[key], value, rtol=0, atol=1e-5, msg=key)
+    assert any(not torch.equal(ddp[k], initial[k]) for k in ddp)  # training moved weights
+    worst = max(ddp, key=lambda k: float((resumed[k] - ddp[k]).abs().max()))
+    diff = float((resumed[worst] - ddp[worst]).abs().max())
+    assert diff <= 1e-5, (worst, diff, float((ddp[worst] - initial[worst]).abs().max()))
 
 
 def test_strategy_configs_build():

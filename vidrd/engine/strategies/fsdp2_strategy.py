@@ -74,6 +74,9 @@ class FSDP2Strategy(DDPStrategy):
             kwargs['mp_policy'] = MixedPrecisionPolicy(**{
                 k: getattr(torch, v) if isinstance(v, str) else v
                 for k, v in self.mixed_precision.items()})
+        # as DDP does: every rank starts from rank 0's weights (FSDP2 shards each rank's own)
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, src=0)
         units = self._units(model)
         if not units:
             raise ValueError(f'FSDP2Strategy: no module of {type(model).__name__} matches '
