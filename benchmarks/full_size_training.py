@@ -318,7 +318,8 @@ def main():
     resumed = train(config, killed_dir, n, interval=1, resume=True)
     diff = compare_checkpoints(osp.join(runs, 'straight', f'iter_{n}.pth'),
                                osp.join(killed_dir, f'iter_{n}.pth'))
-    report(straight, killed, resumed, diff, sd21, frozen_dtype, osp.join(killed_dir, f'iter_{n}.pth'))
+    report(straight, killed, resumed, diff, sd21, frozen_dtype,
+           osp.join(killed_dir, f'iter_{n}.pth'))
     if args.cached_latents:
         cached_speedup(config, root, n, straight)
     print(f'total {time.time() - t0:.0f} s')

@@ -44,8 +44,10 @@ def test_fsdp2_matches_ddp_and_resumes(tmp_path, tiny_config_options):
     options = dict(tiny_config_options)
     options.update({'train_cfg.max_iters': 4, 'default_hooks.checkpoint.interval': 2,
                     'model.caption_dropout': 0.5,
-                    # SGD (momentum: optimiser state to resume): linear in the gradient, only rounding differs
-                    'optim_wrapper.optimizer': dict(_delete_=True, type='SGD', lr=0.05, momentum=0.9)})
+                    # SGD (momentum: state to resume) is linear in the gradient: only rounding
+                    # differs between DDP's all-reduce and FSDP's reduce-scatter
+                    'optim_wrapper.optimizer': dict(_delete_=True, type='SGD', lr=0.05,
+                                                    momentum=0.9)})
     # Runner and FlexibleRunner draw random init in other orders: every run starts from the
     # same U-Net (load_from) and reads its frozen text encoder from a file, as real runs do
     model = build_runner(load_config(TINY, options, work_dir=str(tmp_path / 'init'))).model

@@ -23,7 +23,8 @@ from .weighted_dataset_sampler import WeightedDatasetSampler
 __all__ = [
     'ActionRecognitionDataset', 'humanize_class_name', 'DataNotFoundError', 'read_table',
     'SKIPPED_SAMPLES_KEY', 'BadSampleCounter', 'UnreadableSampleError', 'BaseVideoDataset',
-    'build_pipeline', 'CachedLatentDataset', 'ImageTextDataset', 'MixedDataset', 'MovingShapesDataset',
+    'build_pipeline', 'CachedLatentDataset', 'ImageTextDataset', 'MixedDataset',
+    'MovingShapesDataset',
     'measure_attributes', 'measure_color', 'measure_direction', 'measure_motion', 'measure_shape',
     'UCF101Dataset', 'load_class_prompts', 'VideoDataSample', 'VideoInfo', 'probe_video',
     'read_video', 'write_video', 'VideoTextDataset', 'WeightedDatasetSampler'

@@ -15,7 +15,8 @@ from .normalize import NormalizeVideo
 from .resize import Resize, resize_frames
 
 __all__ = [
-    'LoadCachedLatents', 'PackLatentInputs', 'CenterCrop', 'RandomCrop', 'RandomHorizontalFlip', 'mirror_caption', 'PackVideoInputs',
+    'LoadCachedLatents', 'PackLatentInputs', 'CenterCrop', 'RandomCrop', 'RandomHorizontalFlip',
+    'mirror_caption', 'PackVideoInputs',
     'ImageToPseudoVideo', 'zoom_pan_boxes', 'LoadImage', 'LoadVideoFrames', 'NormalizeVideo',
     'Resize', 'resize_frames'
 ]

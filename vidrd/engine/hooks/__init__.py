@@ -7,4 +7,5 @@ from .trainable_checkpoint_hook import TrainableCheckpointHook
 from .video_visualization_hook import VideoVisualizationHook
 
 __all__ = ['BadSampleReportHook', 'ExportTemporalVAEHook', 'export_vae_atomically',
-           'IterationSeedHook', 'MemoryProfileHook', 'TrainableCheckpointHook', 'VideoVisualizationHook']
+           'IterationSeedHook', 'MemoryProfileHook', 'TrainableCheckpointHook',
+           'VideoVisualizationHook']

@@ -29,8 +29,8 @@ class MemoryProfileHook(Hook):
     kernel's high-water mark before the hook existed), optimiser), ``resume`` (loading the
     checkpoint to resume, until the first iteration), ``setup`` (after a resume load, until the
     first iteration), ``step`` (data, forward, backward, optimiser update), ``after_step``
-    (logging) and ``checkpoint_save`` (writing a checkpoint). Each phase change appends one JSON line
-    ``{"phase", "peak_rss", "seconds", "iter"}`` for the phase that ended to ``out_file``
+    (logging) and ``checkpoint_save`` (writing a checkpoint). Each phase change appends one JSON
+    line ``{"phase", "peak_rss", "seconds", "iter"}`` for the phase that ended to ``out_file``
     (``{work_dir}/memory_profile.jsonl``), so a run killed at any moment keeps what it
     measured. Linux only. Costs nothing measurable (one small file read per ``interval``).
     """
