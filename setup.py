@@ -24,5 +24,6 @@ setup(
     extras_require={
         'tests': ['pytest>=7', 'pytorch-fid==0.3.0'],
         'eval': ['pytorch-fid==0.3.0'],
+        'deepspeed': ['deepspeed'],  # configs/_base_/strategies/deepspeed_zero2.py (GPU)
     },
 )
