@@ -37,7 +37,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-GB = 1024 ** 3
+GB = 1024 ** 3  # GiB, as free -g
 CLASSES = ('ApplyEyeMakeup', 'Archery', 'Basketball')  # real UCF-101 names (shipped prompts)
 
 # diffusers' config.json of stabilityai/stable-diffusion-2-1-base, and of a narrow variant
@@ -217,7 +217,7 @@ def train(config: str, work_dir: str, iters: int, interval: int, resume: bool = 
     if proc.returncode != 0 and not killed:
         tail = open(osp.join(work_dir, 'stdout.log')).read()[-3000:]
         raise RuntimeError(f'{" ".join(cmd)} failed ({proc.returncode}):\n{tail}')
-    return dict(seconds=time.time() - start, peak_rss=peak, killed=killed,
+    return dict(seconds=time.time() - start, peak_rss=peak, killed=killed, work_dir=work_dir,
                 phases=phases(work_dir), log=open(osp.join(work_dir, 'stdout.log')).read())
 
 
@@ -227,8 +227,12 @@ def phases(work_dir: str) -> dict:
 
 
 def step_seconds(run: dict) -> float:
-    _, seconds, count = run['phases'].get('step', (0, 0.0, 1))
-    return seconds / max(count, 1)
+    """Mean time of the steps after the first (the first also allocates the AdamW state)."""
+    from vidrd.engine.hooks.memory_profile_hook import read_records
+    steps = [r['seconds'] for r in read_records(osp.join(run['work_dir'], 'memory_profile.jsonl'))
+             if r['phase'] == 'step']
+    steps = steps[1:] or steps
+    return sum(steps) / max(len(steps), 1)
 
 
 def parameter_counts(log: str) -> tuple:
@@ -332,8 +336,9 @@ def main():
 def report(straight, killed, resumed, diff, sd21, frozen_dtype, checkpoint) -> None:
     trainable, total = parameter_counts(straight['log'])
     print(f'\ntrainable parameters: {trainable:,} of {total:,} (VidRD incl. VAE and text encoder)')
-    print(f's/iter (training step, mean of the uninterrupted run): {step_seconds(straight):.1f}')
-    print('peak RSS of the training process by phase (GB), uninterrupted / killed / resumed run:')
+    print(f's/iter (uninterrupted run, steps after the first): {step_seconds(straight):.1f}; '
+          f'resumed run: {step_seconds(resumed):.1f}')
+    print('peak RSS of the training process by phase (GiB), uninterrupted / killed / resumed run:')
     names = ('build', 'resume', 'setup', 'step', 'after_step', 'checkpoint_save')
     for name in names:
         values = [run['phases'].get(name, (0, 0, 0)) for run in (straight, killed, resumed)]
@@ -342,19 +347,20 @@ def report(straight, killed, resumed, diff, sd21, frozen_dtype, checkpoint) -> N
     overall = max(run['peak_rss'] for run in (straight, killed, resumed))
     where = max(((name, run['phases'][name][0]) for run in (straight, killed, resumed)
                  for name in run['phases']), key=lambda x: x[1])[0]
-    print(f'peak RSS: {overall / GB:.2f} GB (sampled every 50 ms; highest phase: {where})')
+    print(f'peak RSS: {overall / GB:.2f} GiB = {overall / 1e9:.2f} GB (sampled every 50 ms; '
+          f'highest phase: {where})')
     print('what the training process holds (computed from parameter counts):')
     held = 0
     for name, size, note in memory_table(sd21, straight['log'], frozen_dtype):
         held += size
-        print(f'  {name:40s}{size / GB:6.2f} GB  {note}')
+        print(f'  {name:40s}{size / GB:6.2f} GiB  {note}')
     step_peak = straight['phases'].get('step', (0,))[0]
-    print(f'  {"activations, autograd, allocator, code":40s}{(step_peak - held) / GB:6.2f} GB  '
+    print(f'  {"activations, autograd, allocator, code":40s}{(step_peak - held) / GB:6.2f} GiB  '
           '(step peak minus the above)')
     size = osp.getsize(checkpoint)
     save = straight['phases'].get('checkpoint_save', (0, 0.0, 1))
     load = resumed['phases'].get('resume', (0, 0.0, 1))
-    print(f'checkpoint: {size / GB:.2f} GB on disk; save {save[1] / max(save[2], 1):.1f} s, '
+    print(f'checkpoint: {size / GB:.2f} GiB on disk; save {save[1] / max(save[2], 1):.1f} s, '
           f'resume load {load[1]:.1f} s')
     print(f'resume: {"equal" if diff == 0 else f"DIFFERENT (max abs diff {diff:.3g})"}')
 
@@ -371,7 +377,7 @@ def cached_speedup(config: str, root: str, n: int, straight: dict) -> None:
                 extra=[f'latent_cache={cache}'])
     print(f's/iter from videos {step_seconds(straight):.1f}, from the latent cache '
           f'{step_seconds(run):.1f} (x{step_seconds(straight) / max(step_seconds(run), 1e-9):.2f}'
-          f'); peak RSS {run["peak_rss"] / GB:.2f} GB')
+          f'); peak RSS {run["peak_rss"] / GB:.2f} GiB')
 
 
 if __name__ == '__main__':

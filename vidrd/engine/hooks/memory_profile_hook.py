@@ -85,6 +85,14 @@ class MemoryProfileHook(Hook):
         self._stop.set()
 
 
+def read_records(path: str) -> list:
+    """The records of a ``memory_profile.jsonl`` in order (none if it does not exist)."""
+    if not osp.isfile(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def summarise(path: str) -> dict:
     """``{phase: (peak_rss, total seconds, count)}`` of a ``memory_profile.jsonl``."""
     out = {}
