@@ -89,3 +89,18 @@ def test_strategy_configs_build():
     assert load_config(TINY, strategy='deepspeed_zero2').strategy.zero_optimization.stage == 2
     with pytest.raises(FileNotFoundError, match='fsdp2, fsdp, deepspeed_zero2|strategies'):
         load_config(TINY, strategy='zero9')
+
+
+def test_fsdp1_wrap_policy_wraps_each_unet_block():
+    from mmengine.registry import FUNCTIONS
+    from vidrd.models.unets import UNet3DConditionModel
+    import vidrd.engine  # noqa: F401  (registers the policy)
+    policy = FUNCTIONS.get('unet_block_wrap_policy')
+    unet = UNet3DConditionModel(block_out_channels=(32, 32), num_attention_heads=(2, 2),
+                                cross_attention_dim=32, norm_num_groups=8,
+                                down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
+                                up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'))
+    wrapped = [name for name, m in unet.named_modules() if policy(m, False, 0)]
+    assert sorted(wrapped) == ['down_blocks.0', 'down_blocks.1', 'mid_block', 'up_blocks.0',
+                               'up_blocks.1']
+    assert policy(unet, True, 0)
