@@ -96,3 +96,15 @@ def test_a_missing_or_corrupt_shard_is_named(tmp_path, cache):
         DATASETS.build(dict(type='CachedLatentDataset', cache_dir=out))
     with pytest.raises(LatentCacheError, match='not a latent cache'):
         DATASETS.build(dict(type='CachedLatentDataset', cache_dir=str(tmp_path)))
+
+
+def test_ranks_write_disjoint_shards_that_together_make_the_cache(tmp_path, options, cache):
+    from safetensors.torch import load_file
+    out = str(tmp_path / 'two_ranks')
+    cfg = load_config(TINY, options, work_dir=str(tmp_path / 'wd'))
+    cache_latents(cfg, out, shard_size=3, rank=1, world_size=2, progress=False)
+    assert sorted(f for f in os.listdir(out) if f.startswith('shard')) == [shard_name(1)]
+    cache_latents(cfg, out, shard_size=3, rank=0, world_size=2, progress=False)
+    for k in range(3):  # the same content as one process writes
+        a, b = load_file(osp.join(cache, shard_name(k))), load_file(osp.join(out, shard_name(k)))
+        assert a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
