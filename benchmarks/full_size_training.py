@@ -365,6 +365,28 @@ def report(straight, killed, resumed, diff, sd21, frozen_dtype, checkpoint) -> N
     print(f'resume: {"equal" if diff == 0 else f"DIFFERENT (max abs diff {diff:.3g})"}')
 
 
+def frozen_encoder_seconds(config: str, batch_size: int = 2, repeats: int = 3) -> tuple:
+    """(VAE encoder, text encoder) seconds for one batch of the config's clips: the work per
+    iteration a latent cache saves (besides decoding the video files)."""
+    import torch
+    from mmengine.config import Config
+    from vidrd.registry import MODELS
+    cfg = Config.fromfile(config)
+    dtype = getattr(torch, cfg.model.get('frozen_dtype') or 'float32')
+    vae = MODELS.build(cfg.model.vae).eval().to(dtype)
+    text = MODELS.build(cfg.model.text_encoder).eval().to(dtype)
+    video = torch.rand(batch_size, 3, 4, 64, 64) * 2 - 1
+    best = (float('inf'), float('inf'))
+    with torch.no_grad():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            vae.encode_video_moments(video)
+            t1 = time.perf_counter()
+            text.encode(['a person applying eye makeup'] * batch_size)
+            best = min(best[0], t1 - t0), min(best[1], time.perf_counter() - t1)
+    return best
+
+
 def cached_speedup(config: str, root: str, n: int, straight: dict) -> None:
     """Train from a latent cache of the same data; compare the time per step."""
     cache = osp.join(root, 'latent_cache')
@@ -375,6 +397,9 @@ def cached_speedup(config: str, root: str, n: int, straight: dict) -> None:
     print(f'latent cache written in {time.time() - t0:.0f} s')
     run = train(config, osp.join(root, 'runs', 'cached'), n, interval=n,
                 extra=[f'latent_cache={cache}'])
+    vae_s, text_s = frozen_encoder_seconds(config)
+    print(f'frozen encoders per iteration (what the cache saves besides video decoding): '
+          f'VAE {vae_s:.2f} s + text encoder {text_s:.2f} s')
     print(f's/iter from videos {step_seconds(straight):.1f}, from the latent cache '
           f'{step_seconds(run):.1f} (x{step_seconds(straight) / max(step_seconds(run), 1e-9):.2f}'
           f'); peak RSS {run["peak_rss"] / GB:.2f} GiB')
