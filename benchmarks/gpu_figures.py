@@ -106,7 +106,8 @@ def train_step_figures(kind, s, device, batch, checkpointing, repeats, compile_=
                        deepspeed=False) -> dict:
     reset_memory(device)
     build = ours_unet if kind == 'ours' else diffusers_unet
-    unet = build(s, checkpointing).to(device)
+    with torch.device(device):  # random init on the GPU: seconds instead of a minute
+        unet = build(s, checkpointing)
     params = trainable(unet)
     lat = s['size'] // 8
     x = torch.randn(batch, 4, s['frames'], lat, lat, device=device)
@@ -165,10 +166,10 @@ def write_tokenizer(folder):
     return folder
 
 
-def ours_sampling(s, device, clips, tokenizer, repeats=1) -> float:
+def build_vidrd(s, tokenizer):
+    """VidRD at size ``s`` with random weights (SD-2.1's VAE and text-encoder shapes)."""
     from vidrd.registry import MODELS
-    reset_memory(device)
-    model = MODELS.build(dict(
+    return MODELS.build(dict(
         type='VidRD',
         unet=dict(type='UNet3DConditionModel', block_out_channels=s['block_out_channels'],
                   num_attention_heads=s['heads'], cross_attention_dim=s['cross']),
@@ -187,7 +188,13 @@ def ours_sampling(s, device, clips, tokenizer, repeats=1) -> float:
         long_video_sampler=dict(type='ReuseAndDiffuseSampler', num_frames=s['frames'],
                                 num_prompt_frames=0, num_inference_steps=s['steps'],
                                 guidance_scale=7.5, strategies=[], progress=False),
-        num_frames=s['frames'], resolution=(s['size'], s['size']))).to(device).eval()
+        num_frames=s['frames'], resolution=(s['size'], s['size'])))
+
+
+def ours_sampling(s, device, clips, tokenizer, repeats=1) -> float:
+    reset_memory(device)
+    with torch.device(device):
+        model = build_vidrd(s, tokenizer).eval()
     prompts = ['a dog running on the beach'] * clips
     times = []
     for _ in range(1 + repeats):
@@ -202,22 +209,10 @@ def ours_sampling(s, device, clips, tokenizer, repeats=1) -> float:
 
 
 def diffusers_sampling(s, device, clips, tokenizer, repeats=1) -> float:
-    from diffusers import AutoencoderKL, DDIMScheduler, TextToVideoSDPipeline
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
     reset_memory(device)
-    text = CLIPTextModel(CLIPTextConfig(
-        hidden_size=s['text_hidden'], intermediate_size=4 * s['text_hidden'],
-        num_hidden_layers=s['text_layers'], num_attention_heads=max(1, s['text_hidden'] // 64),
-        max_position_embeddings=77, vocab_size=49408))
-    pipe = TextToVideoSDPipeline(
-        vae=AutoencoderKL(block_out_channels=s['vae_channels'],
-                          down_block_types=('DownEncoderBlock2D',) * 4,
-                          up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2),
-        text_encoder=text, tokenizer=CLIPTokenizer.from_pretrained(tokenizer),
-        unet=diffusers_unet(s, False),
-        scheduler=DDIMScheduler(beta_schedule='scaled_linear', beta_start=0.00085,
-                                beta_end=0.012, steps_offset=1, set_alpha_to_one=False,
-                                clip_sample=False)).to(device, torch.bfloat16)
+    with torch.device(device):
+        pipe = _build_pipeline(s, tokenizer)
+    pipe = pipe.to(device, torch.bfloat16)
     pipe.set_progress_bar_config(disable=True)
     times = []
     for _ in range(1 + repeats):
@@ -230,6 +225,24 @@ def diffusers_sampling(s, device, clips, tokenizer, repeats=1) -> float:
         times.append(time.perf_counter() - start)
     del pipe
     return min(times[1:]) / clips
+
+
+def _build_pipeline(s, tokenizer):
+    from diffusers import AutoencoderKL, DDIMScheduler, TextToVideoSDPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    text = CLIPTextModel(CLIPTextConfig(
+        hidden_size=s['text_hidden'], intermediate_size=4 * s['text_hidden'],
+        num_hidden_layers=s['text_layers'], num_attention_heads=max(1, s['text_hidden'] // 64),
+        max_position_embeddings=77, vocab_size=49408))
+    return TextToVideoSDPipeline(
+        vae=AutoencoderKL(block_out_channels=s['vae_channels'],
+                          down_block_types=('DownEncoderBlock2D',) * 4,
+                          up_block_types=('UpDecoderBlock2D',) * 4, layers_per_block=2),
+        text_encoder=text, tokenizer=CLIPTokenizer.from_pretrained(tokenizer),
+        unet=diffusers_unet(s, False),
+        scheduler=DDIMScheduler(beta_schedule='scaled_linear', beta_start=0.00085,
+                                beta_end=0.012, steps_offset=1, set_alpha_to_one=False,
+                                clip_sample=False))
 
 
 def guarded(fn, *args, **kwargs):
