@@ -27,7 +27,7 @@ class FSDP2Strategy(DDPStrategy):
     Checkpoints hold full, unsharded tensors (``torch.distributed.checkpoint.state_dict``): the
     trainable parameters (frozen ones are not gathered; ``TrainableCheckpointHook`` keeps the
     file to that subset) and the optimiser state keyed by parameter name; rank 0 writes the file
-    atomically, and any world size can resume it.
+    atomically. Full tensors do not depend on the world size (tested: 2 ranks save and resume).
 
     Args:
         shard_modules: names (``named_modules``) of the FSDP units; ``*`` matches one name
