@@ -34,5 +34,6 @@ setup(
         'tests': ['pytest>=7', 'diffusers>=0.30', GRADIO, 'playwright>=1.40'],
         'benchmarks': ['diffusers>=0.30'],
         'eval': [],  # pytorch-fid is a runtime dependency now; kept so `.[eval]` still installs
+        'deepspeed': ['deepspeed'],  # configs/_base_/strategies/deepspeed_zero2.py (GPU)
     },
 )

@@ -75,6 +75,13 @@ def tiny_config_options():
     return copy.deepcopy(TINY_TRAINING_OPTIONS)
 
 
+@pytest.fixture(scope='module')
+def tiny_config_options_module():
+    """TINY_TRAINING_OPTIONS for module-scoped fixtures (a copy per test module)."""
+    import copy
+    return copy.deepcopy(TINY_TRAINING_OPTIONS)
+
+
 def write_tiny_clip_tokenizer(folder) -> dict:
     """A tiny CLIP BPE tokenizer folder laid out like SD-2.1's: single letters (word-inner and word-final) plus the merges r+e -> re, re+d</w> -> red</w>.
 

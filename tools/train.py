@@ -16,6 +16,9 @@ def parse_args():
                         help='mixed precision (bf16 by default; fp16 on a GPU only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.caption_dropout=0.2')
+    parser.add_argument('--strategy',
+                        help='FlexibleRunner strategy: fsdp2, fsdp, deepspeed_zero2 '
+                             '(configs/_base_/strategies) or a config file')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch for torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -25,7 +28,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.amp, args.resume,
-                      args.launcher)
+                      args.launcher, strategy=args.strategy)
     check_paths(cfg, sections=('model', 'train_dataloader'))
     build_runner(cfg).train()
 

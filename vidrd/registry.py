@@ -26,6 +26,7 @@ from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -99,6 +100,7 @@ FEATURE_EXTRACTORS = VidrdRegistry(
 
 # --- training -----------------------------------------------------------------
 RUNNERS = VidrdRegistry('runner', scope='vidrd', parent=MMENGINE_RUNNERS, locations=['vidrd.engine'])
+STRATEGIES = VidrdRegistry('strategy', scope='vidrd', parent=MMENGINE_STRATEGIES, locations=['vidrd.engine'])
 HOOKS = VidrdRegistry('hook', scope='vidrd', parent=MMENGINE_HOOKS, locations=['vidrd.engine'])
 LOOPS = VidrdRegistry('loop', scope='vidrd', parent=MMENGINE_LOOPS, locations=['vidrd.engine'])
 OPTIMIZERS = VidrdRegistry('optimizer', scope='vidrd', parent=MMENGINE_OPTIMIZERS, locations=['vidrd.engine'])
@@ -112,7 +114,7 @@ ALL_REGISTRIES = dict(
     models=MODELS, temporal_layers=TEMPORAL_LAYERS,
     diffusion_schedulers=DIFFUSION_SCHEDULERS, long_video_strategies=LONG_VIDEO_STRATEGIES,
     datasets=DATASETS, data_samplers=DATA_SAMPLERS, transforms=TRANSFORMS, metrics=METRICS,
-    feature_extractors=FEATURE_EXTRACTORS, runners=RUNNERS, hooks=HOOKS, loops=LOOPS, visualizers=VISUALIZERS)
+    feature_extractors=FEATURE_EXTRACTORS, runners=RUNNERS, strategies=STRATEGIES, hooks=HOOKS, loops=LOOPS, visualizers=VISUALIZERS)
 
 
 def _main() -> None:

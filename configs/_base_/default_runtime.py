@@ -37,5 +37,8 @@ vis_backends = [
 ]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 randomness = dict(seed=0)
+# a tools/cache_latents.py folder: train from cached VAE posteriors and text embeddings instead
+# of decoding and encoding the videos (e.g. --cfg-options latent_cache=work_dirs/cache)
+latent_cache = None
 load_from = None
 resume = False

@@ -98,3 +98,28 @@ def test_bad_settings_are_refused(tiny_config_options):
     cfg.model.sampling_scheduler['prediction_type'] = 'epsilon'
     with pytest.raises(ValueError, match='prediction_type'):
         MODELS.build(cfg.model)
+
+
+def test_frozen_parts_in_bf16_keep_float32_outputs_close(tiny_config_options):
+    """``frozen_dtype='bfloat16'`` halves the frozen VAE / text encoder; the loss and the
+    latents stay float32 and near the float32 model's (only the frozen parts' rounding moves)."""
+    kl_vae = dict(type='AutoencoderKL', block_out_channels=(8, 16), layers_per_block=1,
+                  down_block_types=('DownEncoderBlock2D',) * 2, norm_num_groups=4,
+                  up_block_types=('UpDecoderBlock2D',) * 2, latent_channels=4)
+    options = dict(tiny_config_options, **{'model.unet.in_channels': 4,
+                                           'model.unet.out_channels': 4})
+    cfg = _tiny(options, vae=kl_vae)
+    torch.manual_seed(0)
+    full = MODELS.build(cfg.model).eval()
+    half = MODELS.build(dict(cfg.model, frozen_dtype='bfloat16')).eval()
+    half.load_state_dict(full.state_dict())
+    assert next(half.vae.parameters()).dtype == torch.bfloat16
+    assert next(half.text_encoder.parameters()).dtype == torch.bfloat16
+    assert next(half.unet.parameters()).dtype == torch.float32
+    data = full.data_preprocessor(_batch(cfg), True)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    a = full(**data, mode='loss')['loss_diffusion']
+    b = half(**data, mode='loss')['loss_diffusion']
+    assert b.dtype == torch.float32 and torch.isclose(a, b, rtol=0.05)
+    video = half.generate(['a red circle'], resolution=(16, 16))
+    assert video.dtype == torch.float32 and video.shape == (1, 3, 4, 16, 16)

@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
              'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
              'reference_stats', 'prompt_file', 'lpips_weights', 'vgg_weights',
-             'class_index_file', 'motion_module')
+             'class_index_file', 'motion_module', 'cache_dir')
 MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or point the config '
                 'at your copies with --cfg-options, e.g. --cfg-options '
                 'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')
@@ -70,15 +70,49 @@ def check_paths(cfg: Config, sections=None) -> None:
                                 f'{MISSING_HINT}')
 
 
+STRATEGY_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+                        '_base_', 'strategies')
+
+
+def strategy_config(name: str) -> str:
+    """Path of a strategy config: a file, or a name in ``configs/_base_/strategies``."""
+    if osp.isfile(name):
+        return name
+    path = osp.join(STRATEGY_DIR, f'{name}.py')
+    if not osp.isfile(path):
+        known = sorted(osp.splitext(f)[0] for f in os.listdir(STRATEGY_DIR)) \
+            if osp.isdir(STRATEGY_DIR) else []
+        raise FileNotFoundError(f'--strategy {name!r}: no such file, and not one of '
+                                f'{", ".join(known)} ({STRATEGY_DIR})')
+    return path
+
+
+def _use_latent_cache(cfg: Config) -> None:
+    """``latent_cache = DIR`` (a ``tools/cache_latents.py`` folder) swaps the training dataset
+    for the cached one; batch size, sampler and everything else stay."""
+    cache = cfg.get('latent_cache')
+    if cache:
+        cfg.train_dataloader.dataset = dict(type='CachedLatentDataset', cache_dir=cache)
+
+
 def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                 amp: Optional[str] = None, resume: Optional[str] = None,
-                launcher: str = 'none') -> Config:
-    """Config.fromfile + --cfg-options + the tools' switches, mmengine style."""
+                launcher: str = 'none', use_latent_cache: bool = True,
+                strategy: Optional[str] = None) -> Config:
+    """Config.fromfile + --cfg-options + the tools' switches, mmengine style.
+
+    ``strategy``: a file of ``configs/_base_/strategies`` by name (``fsdp2``, ``fsdp``,
+    ``deepspeed_zero2``) or a path, merged over the config (FlexibleRunner + its strategy).
+    """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
+    if strategy:
+        cfg.merge_from_dict(Config.fromfile(strategy_config(strategy)).to_dict())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if use_latent_cache:
+        _use_latent_cache(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

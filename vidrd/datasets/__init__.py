@@ -8,6 +8,7 @@ from .action_recognition_dataset import ActionRecognitionDataset, humanize_class
 from .annotations import DataNotFoundError, read_table
 from .bad_samples import SKIPPED_SAMPLES_KEY, BadSampleCounter, UnreadableSampleError
 from .base_video_dataset import BaseVideoDataset, build_pipeline
+from .cached_latent_dataset import CachedLatentDataset
 from .image_text_dataset import ImageTextDataset
 from .mixed_dataset import MixedDataset
 from .moving_shapes import MovingShapesDataset
@@ -22,7 +23,8 @@ from .weighted_dataset_sampler import WeightedDatasetSampler
 __all__ = [
     'ActionRecognitionDataset', 'humanize_class_name', 'DataNotFoundError', 'read_table',
     'SKIPPED_SAMPLES_KEY', 'BadSampleCounter', 'UnreadableSampleError', 'BaseVideoDataset',
-    'build_pipeline', 'ImageTextDataset', 'MixedDataset', 'MovingShapesDataset',
+    'build_pipeline', 'CachedLatentDataset', 'ImageTextDataset', 'MixedDataset',
+    'MovingShapesDataset',
     'measure_attributes', 'measure_color', 'measure_direction', 'measure_motion', 'measure_shape',
     'UCF101Dataset', 'load_class_prompts', 'VideoDataSample', 'VideoInfo', 'probe_video',
     'read_video', 'write_video', 'VideoTextDataset', 'WeightedDatasetSampler'

@@ -54,6 +54,15 @@ class VidRD(BaseModel):
             batch carries no video to copy the size from.
         negative_prompt: the unconditional prompt of classifier-free guidance.
         seed: base seed of generation; sample k of a batch uses ``seed + index``.
+        frozen_dtype: keep the frozen VAE and text encoder in this dtype (``'bfloat16'`` /
+            ``'float16'``; None: as loaded, float32) to save memory; their outputs are cast back
+            to float32, so only the frozen parts' arithmetic changes.
+
+    Cached inputs: ``inputs`` may be ``dict(latent_moments=(B, 2C, F, h, w),
+    text_embedding=(B, L, D))`` from a latent cache (``tools/cache_latents.py``) instead of
+    videos: z0 is then drawn from the cached posterior with the same per-sample generator, and a
+    dropped caption takes the cache's ``negative_embedding`` (``data_samples[k]``), so the loss
+    equals the one computed from the videos.
     """
 
     def __init__(self, unet: Union[dict, nn.Module], vae: Union[dict, nn.Module],
@@ -64,6 +73,7 @@ class VidRD(BaseModel):
                  long_video_sampler: Optional[dict] = None, num_clips: int = 1,
                  num_frames: int = 16, resolution: Sequence[int] = (256, 256),
                  negative_prompt: str = '', seed: int = 0,
+                 frozen_dtype: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         # built from our registry: outside a Runner mmengine would look in its own scope
         super().__init__(data_preprocessor=build_module(
@@ -101,6 +111,12 @@ class VidRD(BaseModel):
         self.seed = seed
         self.trainable = tuple(trainable)
         self._freeze()
+        if frozen_dtype is not None:
+            dtype = getattr(torch, frozen_dtype) if isinstance(frozen_dtype, str) else frozen_dtype
+            if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+                raise ValueError(f'frozen_dtype={frozen_dtype!r}: use float32, bfloat16 or float16')
+            self.vae.to(dtype)
+            self.text_encoder.to(dtype)
 
     # ------------------------------------------------------------------ trainable subset
     def _freeze(self) -> None:
@@ -145,15 +161,26 @@ class VidRD(BaseModel):
                       generators: Optional[List[torch.Generator]] = None) -> torch.Tensor:
         """Scaled VAE latents (B, C, F, h, w) of videos (B, 3, F, H, W) in [-1, 1], sampled from
         the posterior; with ``generators``, video k draws from ``generators[k]``."""
+        if hasattr(self.vae, 'encode_video_moments'):  # draws what encode_video draws
+            return self.latents_from_moments(self.vae.encode_video_moments(videos), generators)
+        dtype = next(self.vae.parameters(), videos).dtype
         if generators is None:
-            return self.vae.encode_video(videos)
-        return torch.cat([self.vae.encode_video(videos[k:k + 1], generator=g)
+            return self.vae.encode_video(videos.to(dtype)).float()
+        return torch.cat([self.vae.encode_video(videos[k:k + 1].to(dtype), generator=g)
+                          for k, g in enumerate(generators)]).float()
+
+    def latents_from_moments(self, moments: torch.Tensor,
+                             generators: Optional[List[torch.Generator]] = None) -> torch.Tensor:
+        """Scaled latents (B, C, F, h, w) drawn from posterior moments (B, 2C, F, h, w)."""
+        if generators is None:
+            return self.vae.latents_from_moments(moments)
+        return torch.cat([self.vae.latents_from_moments(moments[k:k + 1], generator=g)
                           for k, g in enumerate(generators)])
 
     @torch.no_grad()
     def encode_text(self, captions: List[str]) -> torch.Tensor:
-        """Text-encoder conditioning (B, L, D) of captions."""
-        return self.text_encoder.encode(list(captions))
+        """Text-encoder conditioning (B, L, D) of captions, float32."""
+        return self.text_encoder.encode(list(captions)).float()
 
     def _sample_generators(self, data_samples: list) -> List[torch.Generator]:
         """One CPU generator per sample, seeded by (seed, iteration, dataset index).
@@ -172,14 +199,23 @@ class VidRD(BaseModel):
 
     def loss(self, videos: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
         if videos is None:
-            raise ValueError('VidRD.loss needs videos in data["inputs"]')
+            raise ValueError('VidRD.loss needs videos (or cached latents) in data["inputs"]')
         generators = self._sample_generators(data_samples)
-        latents = self.encode_videos(videos, generators)
-        captions = [s.caption for s in data_samples]
+        cached = isinstance(videos, dict)
+        if cached:
+            latents = self.latents_from_moments(videos['latent_moments'].float(), generators)
+        else:
+            latents = self.encode_videos(videos, generators)
+        drop = [False] * len(data_samples)
         if self.caption_dropout > 0:
             drop = [torch.rand(1, generator=g).item() < self.caption_dropout for g in generators]
-            captions = [self.negative_prompt if d else c for c, d in zip(captions, drop)]
-        context = self.encode_text(captions)
+        if cached:
+            context = torch.stack([s.negative_embedding if d else e for s, d, e in zip(
+                data_samples, drop, videos['text_embedding'])]).to(latents)
+        else:
+            captions = [self.negative_prompt if d else s.caption
+                        for s, d in zip(data_samples, drop)]
+            context = self.encode_text(captions)
         noise = torch.stack([torch.randn(latents.shape[1:], generator=g) for g in generators])
         noise = noise.to(latents)
         t = torch.cat([self.noise_schedule.sample_timesteps(1, generator=g) for g in generators])
@@ -200,13 +236,16 @@ class VidRD(BaseModel):
         height, width = resolution or self.resolution
         factor = self.vae.spatial_compression
         cond, uncond = encode_prompts(self.text_encoder, list(prompts), self.negative_prompt)
+        cond, uncond = cond.float(), uncond.float()
+        vae_dtype = next(self.vae.parameters(), cond).dtype
         latent_channels = self.vae.config['latent_channels']
         out = (sampler or self.sampler).sample(
             self.unet, self.sampling_scheduler, cond, uncond,
             latent_shape=(latent_channels, height // factor, width // factor),
             num_clips=num_clips or self.num_clips,
             seed=self.seed if seed is None else seed,
-            decode_fn=self.vae.decode_video, **sampler_kwargs)
+            decode_fn=lambda z: self.vae.decode_video(z.to(vae_dtype)).float(),
+            **sampler_kwargs)
         return out.video.clamp(-1, 1)
 
     @torch.no_grad()

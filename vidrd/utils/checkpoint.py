@@ -53,8 +53,37 @@ def find_weights_file(folder: str, names: Sequence[str], hint: Optional[str] = N
         f'none of {list(names)} found in {folder!r}.' + (f' {hint}' if hint else ''))
 
 
+class SafetensorsFile(Mapping):
+    """A safetensors file as a read-only mapping that reads one tensor at a time.
+
+    :func:`load_into` copies each tensor into the module and lets it go, so loading an fp16
+    file into an fp32 model never holds a second copy of the whole state dict (1.7 GB for the
+    SD-2.1 U-Net).
+    """
+
+    def __init__(self, path: str):
+        from safetensors import safe_open
+        self.path = path
+        self._file = safe_open(path, 'pt', device='cpu')
+        self._keys = list(self._file.keys())
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._file.get_tensor(key)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def shape(self, key: str) -> Tuple[int, ...]:
+        return tuple(self._file.get_slice(key).get_shape())
+
+
 def load_state_dict(path: str, trust_pickle: bool = False, hint: Optional[str] = None,
-                    map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
+                    map_location: str = 'cpu', lazy: bool = False) -> Dict[str, torch.Tensor]:
     """Load a state dict (or a dict holding one) from ``path`` without running foreign code.
 
     safetensors files are read with safetensors; torch.save files with
@@ -69,6 +98,8 @@ def load_state_dict(path: str, trust_pickle: bool = False, hint: Optional[str] =
             f'{path!r} is not a checkpoint (neither safetensors nor a torch.save file: it starts '
             f'with {_first_bytes(path)!r}); expected '
             + (hint or 'the .pth / .safetensors written by training'))
+    if kind == 'safetensors' and lazy and map_location == 'cpu':
+        return SafetensorsFile(path)  # tensors read one at a time by load_into
     if kind == 'safetensors':
         from safetensors.torch import load_file
         try:
@@ -172,20 +203,27 @@ def load_into(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source:
     allow_missing = tuple(allow_missing)
     report = LoadReport(source=source)
     to_load = {}
-    for key, value in state_dict.items():
+    lazy = isinstance(state_dict, SafetensorsFile)
+    for key in state_dict:
+        shape = state_dict.shape(key) if lazy else tuple(state_dict[key].shape)
         if key not in own:
             report.unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            report.mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
+        elif tuple(own[key].shape) != shape:
+            report.mismatched.append((key, shape, tuple(own[key].shape)))
         else:
-            to_load[key] = value
+            to_load[key] = None if lazy else state_dict[key]
     report.loaded = sorted(to_load)
     report.missing = sorted(k for k in own if k not in state_dict
                             and not any(s in k for s in allow_missing))
     if strict and not report.ok:
         raise CheckpointMismatchError(
             f'checkpoint does not fit {type(module).__name__}:\n{report.describe()}')
-    module.load_state_dict(to_load, strict=False)
+    if lazy:
+        with torch.no_grad():  # one tensor at a time, straight into the parameter / buffer
+            for key in to_load:
+                own[key].copy_(state_dict[key])
+    else:
+        module.load_state_dict(to_load, strict=False)
     get_logger().info(report.describe())
     return report
 

@@ -84,7 +84,7 @@ def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
     model = UNet3DConditionModel(**cfg)
     weights = find_weights_file(
         folder, ('diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin'), SD21_HINT)
-    state = load_state_dict(weights, trust_pickle=trust_pickle, hint=SD21_HINT)
+    state = load_state_dict(weights, trust_pickle=trust_pickle, hint=SD21_HINT, lazy=True)
     temporal = [k for k in state if is_temporal_key(k)]
     if temporal:
         raise ValueError(f'{weights} already holds temporal weights ({temporal[0]}, ...): it is not '

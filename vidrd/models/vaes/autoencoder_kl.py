@@ -166,6 +166,34 @@ class AutoencoderKL(nn.Module):
         z = z * self.scaling_factor
         return z.view(b, f, *z.shape[1:]).permute(0, 2, 1, 3, 4)
 
+    @torch.no_grad()
+    def encode_video_moments(self, video: torch.Tensor) -> torch.Tensor:
+        """Posterior moments (B, 2C, F, h, w) of ``video`` (B, C_in, F, H, W): the mean on the
+        first C channels, the clamped log-variance on the last C, unscaled, in float32 whatever
+        the VAE's dtype. What a latent cache stores; :meth:`latents_from_moments` draws z0."""
+        b, c, f, h, w = video.shape
+        param = next(self.parameters())
+        frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w).to(param.dtype)
+        posterior = self.encode(frames)
+        moments = torch.cat([posterior.mean, posterior.logvar], dim=1).float()
+        return moments.view(b, f, *moments.shape[1:]).permute(0, 2, 1, 3, 4)
+
+    def latents_from_moments(self, moments: torch.Tensor, sample: bool = True,
+                             generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Scaled diffusion latents (B, C, F, h, w) from posterior ``moments`` (B, 2C, F, h, w).
+
+        Draws exactly what :meth:`encode_video` draws for the same video and generator (noise
+        of shape (B*F, C, h, w), frames of a video consecutive), so training from cached
+        moments sees the same z0 as training from the videos.
+        """
+        b, c2, f, h, w = moments.shape
+        posterior = DiagonalGaussian(moments.permute(0, 2, 1, 3, 4).reshape(b * f, c2, h, w))
+        z = posterior.sample(generator) if sample else posterior.mode()
+        if self.shift_factor is not None:
+            z = z - self.shift_factor
+        z = z * self.scaling_factor
+        return z.view(b, f, *z.shape[1:]).permute(0, 2, 1, 3, 4)
+
     def decode_video(self, latents: torch.Tensor,
                      chunk_size: Optional[int] = None) -> torch.Tensor:
         """Video (B, C_out, F, H, W) from diffusion latents (B, latent_channels, F, h, w).

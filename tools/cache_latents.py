@@ -1,0 +1,31 @@
+"""Cache VAE posterior moments and text embeddings of a config's training data.
+
+    python tools/cache_latents.py CONFIG --out DIR [--shard-size 64] [--crops-per-clip 1]
+    torchrun --nproc_per_node N tools/cache_latents.py CONFIG --out DIR   (each rank its shards)
+
+Then train from the cache: ``python tools/train.py CONFIG --cfg-options latent_cache=DIR``.
+"""
+import argparse
+
+from vidrd.apis.cache_latents import cache_latents
+from vidrd.apis.run_config import DictAction, load_config
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Cache latents and text embeddings')
+    parser.add_argument('config')
+    parser.add_argument('--out', required=True, help='cache folder (resumes if it exists)')
+    parser.add_argument('--shard-size', type=int, default=64, help='samples per shard file')
+    parser.add_argument('--crops-per-clip', type=int, default=1,
+                        help='random crops / clip offsets cached per sample (one is drawn per '
+                             'training step)')
+    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+    cfg = load_config(args.config, args.cfg_options, use_latent_cache=False)
+    cache_latents(cfg, args.out, args.shard_size, args.crops_per_clip,
+                  progress=not args.no_progress)
+
+
+if __name__ == '__main__':
+    main()
