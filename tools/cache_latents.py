@@ -9,6 +9,7 @@ import argparse
 
 from vidrd.apis.cache_latents import cache_latents
 from vidrd.apis.run_config import DictAction, load_config
+from vidrd.utils.cli import check_value, run_cli
 
 
 def main():
@@ -22,10 +23,13 @@ def main():
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    check_value(args.shard_size >= 1 and args.crops_per_clip >= 1,
+                f'--shard-size and --crops-per-clip must be >= 1, got {args.shard_size}, '
+                f'{args.crops_per_clip}')
     cfg = load_config(args.config, args.cfg_options, use_latent_cache=False)
     cache_latents(cfg, args.out, args.shard_size, args.crops_per_clip,
                   progress=not args.no_progress)
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

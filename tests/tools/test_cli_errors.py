@@ -63,6 +63,8 @@ CASES = {
                                                '--out', '{tmp}/i.jsonl'],
                               'bad value': ['{text}', '--image-dir', '{tmp}', '--out',
                                             '{tmp}/i.jsonl']},
+    'cache_latents.py': {'missing file': ['no/such/config.py', '--out', '{tmp}/cache'],
+                         'bad value': [TINY, '--out', '{tmp}/cache', '--shard-size', '0']},
     'data/check_dataset.py': {'missing file': ['no/such/config.py'],
                               'bad value': [TINY, '--workers', '-1']},
 }
