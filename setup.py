@@ -20,6 +20,7 @@ setup(
         'imageio>=2.30',
         'pillow',
         'tqdm',
+        'einops>=0.7',
     ],
     extras_require={
         'tests': ['pytest>=7', 'pytorch-fid==0.3.0'],
