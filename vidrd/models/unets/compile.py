@@ -63,7 +63,7 @@ class CompiledForward:
             return out
 
     def _fail(self, err: Exception) -> None:
-        reason = f'{type(err).__name__}: {err}'.strip().splitlines()[0][:500]
+        reason = ' '.join(f'{type(err).__name__}: {err}'.split())[:500]
         self.failure, self._fn = reason, None
         print_log(f'{self.owner}: torch.compile({self.options}) failed, running eagerly '
                   f'from now on. Reason: {reason}', logger='current', level=logging.WARNING)
