@@ -209,3 +209,15 @@ def test_compile_fallback_keeps_errors_of_the_inputs():
     model = UNet3DConditionModel(**ONE_LEVEL, compile=True).eval()
     with pytest.raises(RuntimeError):
         model(torch.randn(1, 5, 2, 8, 8), torch.tensor([1]), torch.randn(1, 5, 16))
+
+
+def test_group_norm_over_frames_under_bf16_autocast_keeps_float32_statistics():
+    torch.manual_seed(0)
+    norm = torch.nn.GroupNorm(4, 8)
+    x = (torch.randn(2 * 3, 8, 5, 4) * 3 + 100).bfloat16()  # a large mean: bf16 stats fail
+    video = x.float().view(2, 3, 8, 5, 4).transpose(1, 2)
+    expected = F.group_norm(video, 4, norm.weight, norm.bias, norm.eps).transpose(1, 2)
+    with torch.autocast('cpu', torch.bfloat16):
+        out = video_group_norm(x, norm, 3)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected.reshape(x.shape), atol=1e-4, rtol=1e-4)

@@ -28,7 +28,9 @@ def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int,
     groups = norm.num_groups
     # (B*F, C, H, W) -> (B, F, G, C/G, H, W): a view whatever the memory format
     grouped = x.view(bf // num_frames, num_frames, groups, c // groups, h, w)
-    var, mean = torch.var_mean(grouped, dim=(1, 3, 4, 5), correction=0, keepdim=True)
+    # statistics in float32 at least, as autocast runs GroupNorm (the output is then float32)
+    stats = grouped if grouped.dtype in (torch.float32, torch.float64) else grouped.float()
+    var, mean = torch.var_mean(stats, dim=(1, 3, 4, 5), correction=0, keepdim=True)
     scale = torch.rsqrt(var + norm.eps)  # (B, 1, G, 1, 1, 1)
     if norm.affine:
         scale = scale * norm.weight.view(1, 1, groups, -1, 1, 1)  # (B, 1, G, C/G, 1, 1)
