@@ -74,10 +74,10 @@ class Attention(nn.Module):
             out = F.scaled_dot_product_attention(q, k, v)
             out = rearrange(out, 'n heads l d -> n l (heads d)')
         else:
-            if isinstance(context, TextConditioning):
-                k, v = context.kv[self.kv_name]
-            else:
-                k, v = self.key_value(context)
+            kv = context.kv.get(self.kv_name) if isinstance(context, TextConditioning) else None
+            if kv is None:  # plain embeddings, or a layer the precomputation did not cover
+                kv = self.key_value(getattr(context, 'states', context))
+            k, v = kv
             q = rearrange(q, '(b f) l (heads d) -> b heads (f l) d', f=num_frames, heads=heads)
             out = F.scaled_dot_product_attention(q, k, v)
             out = rearrange(out, 'b heads (f l) d -> (b f) l (heads d)', f=num_frames)
