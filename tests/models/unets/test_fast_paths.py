@@ -8,17 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
+from copy_counting import copy_ops
 from safetensors.torch import load_file
-from torch.profiler import ProfilerActivity, profile
 
 from vidrd.models.long_video import ReuseAndDiffuseSampler
 from vidrd.models.schedulers import DDIMScheduler
-from vidrd.models.temporal import TemporalConv
 from vidrd.models.unets import UNet3DConditionModel, load_original_unet
 from vidrd.models.unets.resnet import video_group_norm
 from vidrd.models.unets.transformer import GEGLU
-
-COPY_OPS = ('aten::copy_', 'aten::clone', 'aten::contiguous')
 
 TINY = dict(block_out_channels=(32, 32), num_attention_heads=2, cross_attention_dim=16,
             down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
@@ -30,19 +27,6 @@ TINY = dict(block_out_channels=(32, 32), num_attention_heads=2, cross_attention_
 ONE_LEVEL = dict(TINY, block_out_channels=(32,), num_attention_heads=2,
                  down_block_types=('CrossAttnDownBlock2D',),
                  up_block_types=('CrossAttnUpBlock2D',))
-
-
-def copy_ops(fn, *args, weights: torch.nn.Module = None) -> int:
-    """Number of copy / clone / contiguous calls on activations that ``fn(*args)`` makes,
-    counted by the profiler: 0-dim scalars and the conv weights of ``weights`` (which convs
-    reorder for channels-last inputs) are not counted."""
-    ignore = set()
-    for p in (weights.parameters() if weights is not None else ()):
-        ignore |= {tuple(p.shape), tuple(p.squeeze(-1).shape)}
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-        fn(*args)
-    return sum(1 for e in prof.events() if e.name in COPY_OPS and e.input_shapes
-               and e.input_shapes[0] and tuple(e.input_shapes[0]) not in ignore)
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -81,20 +65,6 @@ def test_group_norm_over_frames_equals_group_norm_of_the_5d_tensor():
         assert out.is_contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(out, F.silu(expected))
         assert copy_ops(video_group_norm, channels_last, norm, 3, True) == 0
-
-
-def test_temporal_conv_on_channels_last_makes_no_copies():
-    torch.manual_seed(0)
-    layer = TemporalConv(32, dropout=0.0, zero_init=False).eval()
-    x = torch.randn(2 * 4, 32, 3, 5)
-    with torch.no_grad():
-        plain = layer(x, 4)
-        x_cl = x.contiguous(memory_format=torch.channels_last)
-        fast = layer(x_cl, 4)
-        torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
-        assert copy_ops(layer, x_cl, 4, weights=layer) == 0
-        # the contiguous layout needs permute copies
-        assert copy_ops(layer, x, 4, weights=layer) > 0
 
 
 def test_geglu_without_grad_equals_the_autograd_path():
