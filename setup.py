@@ -26,6 +26,7 @@ setup(
         'matplotlib',
         'tensorboard>=2.14',
         'pytorch-fid==0.3.0',
+        'einops>=0.7',
     ],
     extras_require={
         # the web app (tools/app.py); tools/demo.sh installs it to print a working app command

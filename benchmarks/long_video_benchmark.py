@@ -19,6 +19,17 @@
    cut, not that the motion goes on: with FNR the prompt frames replay the previous clip's end
    backwards.
 
+3. ``--original DIR``: against the original release's sampler (``SDVideoPipeline``, FNR + PNS +
+   DSG) in its own virtual environment, at the U-Net size of issue 14 (widths 64 128 256 256,
+   heads of 64, text width 1024, 8 frames of 32 x 32 latents, guidance, 5 DDIM steps, a
+   one-level VAE on both sides) for 1, 3 and 8 clips: seconds per frame and peak RSS of the
+   process (VmHWM), each run in a fresh subprocess. Only this comparison runs then.
+
+       python benchmarks/long_video_benchmark.py --original /work/orig_vidrd/src \
+           [--original-python /work/orig_vidrd/venv/bin/python] [--original-clips 1 3 8]
+
+   Where the folder or its environment is missing the original is reported as not measured.
+
 The default model is the original U-Net of the reference fixtures (random weights, 16 x 16
 pixel frames through ``sd21_tiny/vae``), with fixed random prompt embeddings: its numbers show
 the mechanics (costs, what is shared at boundaries), not visual quality.
@@ -29,6 +40,7 @@ import glob
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 import time
 from typing import Dict, List
@@ -36,8 +48,10 @@ from typing import Dict, List
 import torch
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
 sys.path.insert(0, REPO)
+sys.path.insert(0, HERE)
 
 from vidrd.models.long_video import LongVideoStrategy, ReuseAndDiffuseSampler  # noqa: E402
 
@@ -66,6 +80,16 @@ def parse_args():
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--json', help='also write the results to this file')
+    parser.add_argument('--original', help='folder of the original release: compare with it')
+    parser.add_argument('--original-python',
+                        help='Python of its environment (default: ORIGINAL/../venv/bin/python)')
+    parser.add_argument('--original-clips', type=int, nargs='+', default=[1, 3, 8])
+    parser.add_argument('--unet-channels', type=int, nargs='+', default=[64, 128, 256, 256],
+                        help='U-Net widths of the comparison with the original')
+    parser.add_argument('--latent-size', type=int, default=32)
+    parser.add_argument('--cross-dim', type=int, default=1024)
+    parser.add_argument('--head-dim', type=int, default=64)
+    parser.add_argument('--child-ours', type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -207,9 +231,104 @@ def boundary_smoothness(args, model, latent_shape, strategies) -> Dict[str, floa
     return {name: round((b / nb) / (w / nw), 3) for name, (b, nb, w, nw) in totals.items()}
 
 
+# --- against the original release -----------------------------------------------------------
+def _comparison_args(args) -> List[str]:
+    return ['--channels', *map(str, args.unet_channels), '--head-dim', str(args.head_dim),
+            '--cross-dim', str(args.cross_dim), '--frames', str(args.num_frames),
+            '--prompt-frames', str(args.num_prompt_frames), '--size', str(args.latent_size),
+            '--steps', str(args.steps), '--guidance-scale', str(args.guidance_scale),
+            '--threads', str(args.threads)]
+
+
+def ours_at_issue_size(args, clips: int) -> dict:
+    """Our sampler (FNR + PNS + DSG as the original's defaults) with the original's U-Net
+    flags at the comparison size; clips go to a sink that drops them, as a writer would."""
+    from original_release import peak_rss_mib
+    from vidrd.models.schedulers import DDIMScheduler
+    from vidrd.models.unets import UNet3DConditionModel
+    from vidrd.models.vaes import AutoencoderKL
+    torch.manual_seed(0)
+    channels = args.unet_channels
+    levels = len(channels)
+    unet = UNet3DConditionModel(
+        block_out_channels=channels, cross_attention_dim=args.cross_dim,
+        num_attention_heads=tuple(max(1, c // args.head_dim) for c in channels),
+        down_block_types=('CrossAttnDownBlock2D',) * (levels - 1) + ('DownBlock2D',),
+        up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * (levels - 1)).eval()
+    vae = AutoencoderKL(block_out_channels=(32,), layers_per_block=1).eval()  # as the original's
+    sampler = make_sampler(args, [dict(type='FrameNoiseReversion'),
+                                  dict(type='PastDependentNoiseSampling', alpha=4.0),
+                                  dict(type='StagedGuidanceDenoising', beta=0.4)])
+    g = torch.Generator().manual_seed(0)
+    cond = torch.randn(1, 77, args.cross_dim, generator=g)
+    uncond = torch.randn(1, 77, args.cross_dim, generator=g)
+    frames = []
+    start = time.perf_counter()
+    sampler.sample(unet, DDIMScheduler(), cond, uncond, num_clips=clips, seed=0,
+                   latent_shape=(4, args.latent_size, args.latent_size),
+                   decode_fn=vae.decode_video, sink=lambda clip: frames.append(clip.video.shape[2]))
+    seconds = time.perf_counter() - start
+    return dict(kind='vidrd', clips=clips, frames=sum(frames), seconds=seconds,
+                seconds_per_frame=seconds / sum(frames), peak_rss_mib=peak_rss_mib())
+
+
+def _run_json(cmd, threads: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode:
+        raise RuntimeError(f'{" ".join(cmd)} failed:\n{proc.stderr[-3000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare_with_original(args) -> dict:
+    from unet_benchmark import original_python
+    python, why = original_python(args)
+    print(f'against the original release: U-Net widths {args.unet_channels}, heads of '
+          f'{args.head_dim}, text width {args.cross_dim}, N={args.num_frames} '
+          f'M={args.num_prompt_frames} S={args.steps} w={args.guidance_scale}, latents '
+          f'{args.latent_size}x{args.latent_size}, {args.threads} thread(s)', flush=True)
+    if python is None:
+        print(f'original release: NOT MEASURED ({why})', flush=True)
+    rows = []
+    for clips in args.original_clips:
+        ours = _run_json([sys.executable, __file__, '--child-ours', str(clips),
+                          *sys.argv[1:]], args.threads)
+        row = dict(clips=clips, vidrd=ours)
+        line = (f'{clips} clip(s): vidrd {ours["seconds_per_frame"]:.3f} s/frame, peak RSS '
+                f'{ours["peak_rss_mib"]:.0f} MiB')
+        if python is not None:
+            theirs = _run_json([python, osp.join(HERE, 'original_release.py'), '--release',
+                                args.original, 'sampler', '--clips', str(clips),
+                                *_comparison_args(args)], args.threads)
+            row['original'] = theirs
+            line += (f' | original {theirs["seconds_per_frame"]:.3f} s/frame, peak RSS '
+                     f'{theirs["peak_rss_mib"]:.0f} MiB | time per frame vidrd / original '
+                     f'{ours["seconds_per_frame"] / theirs["seconds_per_frame"]:.2f} '
+                     '(target <= 0.5)')
+        rows.append(row)
+        print(line, flush=True)
+    first, last = rows[0], rows[-1]
+    for kind in ('vidrd', 'original'):
+        if kind in first:
+            print(f'{kind}: peak RSS at {last["clips"]} clips / at {first["clips"]} clip(s) = '
+                  f'{last[kind]["peak_rss_mib"] / first[kind]["peak_rss_mib"]:.2f} '
+                  '(flat: <= 1.1)', flush=True)
+    return dict(settings=vars(args), against_original=rows)
+
+
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
+    if args.child_ours:
+        print(json.dumps(ours_at_issue_size(args, args.child_ours)))
+        return
+    if args.original is not None:
+        results = compare_with_original(args)
+        if args.json:
+            os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+            with open(args.json, 'w') as f:
+                json.dump(results, f, indent=2)
+        return
     if args.config:
         model = ConfigModel(args.config, args.checkpoint, args.device)
     else:

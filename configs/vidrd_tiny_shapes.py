@@ -20,7 +20,10 @@ model = dict(
         up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'),
         cross_attention_dim=64,
         temporal_conv=dict(type='TemporalConv', num_layers=2, dropout=0.0),
-        temporal_attention=dict(type='TemporalAttention', frame_embedding=True)),
+        temporal_attention=dict(type='TemporalAttention', frame_embedding=True),
+        # off: on a 2-core CPU inductor takes minutes per graph of a small U-Net (training,
+        # eval and sampling each need their own); not measured to pay off in the demo
+        compile=False),
     vae=dict(type='PixelShuffleAutoencoder', factor=3),  # 24x24x3 -> 8x8x27
     text_encoder=dict(
         type='CLIPTextEncoder',

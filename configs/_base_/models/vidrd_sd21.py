@@ -13,7 +13,10 @@ model = dict(
         temporal_attention=dict(type='TemporalAttention', frame_embedding=True),
         temporal_attention_levels=('down', 'mid', 'up'),
         norm_over_frames=True,  # the original's GroupNorms see the whole clip
-        gradient_checkpointing=True),
+        gradient_checkpointing=True,
+        # torch.compile (inductor) of the U-Net's forward, in training and sampling; True or a
+        # dict of torch.compile options; falls back to eager with a logged reason
+        compile=False),
     # the fine-tuned temporal VAE of the release: vae=dict(type='PretrainedAutoencoderKL',
     #     folder='data/vidrd/vae_finetuned')
     vae=dict(type='PretrainedAutoencoderKL', folder=sd21 + '/vae'),

@@ -194,11 +194,18 @@ class ReuseAndDiffuseSampler:
 
         bar = tqdm(total=num_clips * len(timesteps), desc='long video', unit='step',
                    disable=not self.progress)
+        # the text conditioning (with the U-Net's cross-attention K / V where it can
+        # precompute them) is made once and reused while consecutive clips share the prompt
+        conditioning_key, embeds = None, None
         try:
             for i in range(num_clips):
                 bar.set_postfix_str(f'clip {i + 1}/{num_clips}')
-                embeds = self._guidance_embeds(cond[i], uncond[i] if guided else None, device,
-                                               dtype)
+                key = (id(cond[i]), id(uncond[i]) if guided else None)
+                if key != conditioning_key:
+                    embeds = self._text_conditioning(
+                        unet, self._guidance_embeds(cond[i], uncond[i] if guided else None,
+                                                    device, dtype))
+                    conditioning_key = key
                 (sink or collect)(self._sample_clip(
                     ctx, i, unet, scheduler, timesteps, embeds, scale, shape, device, dtype,
                     decode_fn, bar, callback))
@@ -213,7 +220,7 @@ class ReuseAndDiffuseSampler:
 
     # -- one clip -----------------------------------------------------------------------------
     def _sample_clip(self, ctx: LongVideoContext, i: int, unet, scheduler, timesteps,
-                     embeds: torch.Tensor, scale: float, shape, device, dtype, decode_fn,
+                     embeds, scale: float, shape, device, dtype, decode_fn,
                      bar, callback: Optional[StepCallback] = None) -> GeneratedClip:
         noise = self._fresh_noise(ctx, i, shape).to(device=device, dtype=dtype)
         for strategy in self.strategies:
@@ -264,9 +271,9 @@ class ReuseAndDiffuseSampler:
         return torch.normal(0.0, 1.0, size=shape, generator=g)
 
     @staticmethod
-    def _guided_eps(unet, latents: torch.Tensor, t, embeds: torch.Tensor,
-                    scale: float) -> torch.Tensor:
-        """Classifier-free guidance: eps_u + w (eps_c - eps_u), one batched U-Net call."""
+    def _guided_eps(unet, latents: torch.Tensor, t, embeds, scale: float) -> torch.Tensor:
+        """Classifier-free guidance: eps_u + w (eps_c - eps_u), one batched U-Net call.
+        ``embeds``: (2B, L, D) [uncond; cond] (or its precomputed text conditioning)."""
         if scale <= 1.0:
             return _as_tensor(unet(latents, t, embeds))
         eps = _as_tensor(unet(torch.cat([latents, latents]), t, embeds))
@@ -287,6 +294,14 @@ class ReuseAndDiffuseSampler:
         if not embeds:
             raise ValueError(f'{name} is empty')
         return embeds
+
+    @staticmethod
+    def _text_conditioning(unet, embeds: torch.Tensor):
+        """``embeds``, or the U-Net's precomputed form of them (``precompute_text_conditioning``:
+        cross-attention keys and values of every layer, computed here once per run instead
+        of at every step)."""
+        precompute = getattr(unet, 'precompute_text_conditioning', None)
+        return precompute(embeds) if callable(precompute) else embeds
 
     @staticmethod
     def _guidance_embeds(cond, uncond, device, dtype) -> torch.Tensor:

@@ -4,6 +4,7 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import TEMPORAL_LAYERS
@@ -40,11 +41,11 @@ class FrameAttention(nn.Module):
             nn.init.zeros_(self.to_out[0].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, f, _ = x.shape
-        q, k, v = (proj(x).view(n, f, self.num_heads, -1).transpose(1, 2)
+        """(N, F, C) -> (N, F, C)."""
+        q, k, v = (rearrange(proj(x), 'n f (heads d) -> n heads f d', heads=self.num_heads)
                    for proj in (self.to_q, self.to_k, self.to_v))
         out = F.scaled_dot_product_attention(q, k, v)
-        return self.to_out[0](out.transpose(1, 2).reshape(n, f, -1))
+        return self.to_out[0](rearrange(out, 'n heads f d -> n f (heads d)'))
 
 
 @TEMPORAL_LAYERS.register_module()
@@ -78,8 +79,8 @@ class TemporalAttention(FrameAttention):
         if num_frames == 1:
             return x
         h = norm(x) if norm is not None else x
-        # (B*F, L, C) -> (B*L, F, C): attend across frames at each spatial token
-        h = h.view(-1, num_frames, tokens, c).transpose(1, 2).reshape(-1, num_frames, c)
+        # attend across frames at each spatial token: one copy in, one copy out
+        h = rearrange(h, '(b f) l c -> (b l) f c', f=num_frames)
         h = super().forward(h)
-        h = h.view(-1, tokens, num_frames, c).transpose(1, 2).reshape(bf, tokens, c)
-        return x + h
+        h = rearrange(h, '(b l) f c -> (b f) l c', l=tokens)
+        return h.add_(x)

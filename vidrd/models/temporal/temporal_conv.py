@@ -1,5 +1,7 @@
 """Temp-Conv: the temporal convolution stack VidRD adds after every spatial ResNet."""
 import torch
+import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import TEMPORAL_LAYERS
@@ -15,6 +17,9 @@ class TemporalConv(nn.Module):
     Parameter names
     (``convs.3.weight`` ...) equal the original release. GroupNorm statistics span all frames
     of a video, as in the original (the norm sees the 5-D tensor).
+
+    A channels-last (B*F, C, H, W) input viewed as (B, C, F, H*W) is itself channels-last:
+    the stack then runs without permute copies in or out.
 
     Args:
         in_channels: channels C of the feature map.
@@ -44,9 +49,18 @@ class TemporalConv(nn.Module):
     def forward(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
         if num_frames == 1:  # an image: the 2D model's output, whatever the weights
             return x
-        bf, c, h, w = x.shape
-        # (B*F, C, H, W) -> (B, C, F, H, W)
-        video = x.view(bf // num_frames, num_frames, c, h, w).permute(0, 2, 1, 3, 4)
-        out = self.convs(video)
-        # residual; back to (B*F, C, H, W)
-        return x + out.permute(0, 2, 1, 3, 4).reshape(bf, c, h, w)
+        h, w = x.shape[-2:]
+        # (B, C, F, H*W): a free view of a channels-last input (a copy otherwise). Each Conv3d
+        # with kernel (3, 1, 1) runs as the equal Conv2d with kernel (3, 1) on it: the 2D conv
+        # keeps channels-last and takes oneDNN's path, where PyTorch sends a (3, 1, 1) Conv3d
+        # of a small batch on one thread to its slow reference kernel.
+        video = rearrange(x, '(b f) c h w -> b c f (h w)', f=num_frames)
+        inplace = not torch.is_grad_enabled()
+        for i in range(0, len(self.convs), 4):
+            norm, _, dropout, conv = self.convs[i:i + 4]
+            # GroupNorm over (C/G, F, H*W) = the original's over (C/G, F, H, W)
+            video = F.silu(norm(video), inplace=inplace)  # SiLU overwrites the fresh output
+            video = F.conv2d(dropout(video), conv.weight.squeeze(-1), conv.bias,
+                             padding=(conv.padding[0], 0))
+        # residual, back to (B*F, C, H, W)
+        return rearrange(video, 'b c f (h w) -> (b f) c h w', h=h, w=w).add_(x)

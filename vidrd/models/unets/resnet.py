@@ -6,19 +6,39 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int) -> torch.Tensor:
-    """GroupNorm of (B*F, C, H, W) with statistics over all F frames of each video.
+def silu_(x: torch.Tensor) -> torch.Tensor:
+    """SiLU, in place where autograd does not need the input (saves a tensor's traffic)."""
+    return F.silu(x, inplace=not (torch.is_grad_enabled() and x.requires_grad))
+
+
+def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int,
+                     silu: bool = False) -> torch.Tensor:
+    """GroupNorm of (B*F, C, H, W) with statistics over all F frames of each video [+ SiLU].
 
     The original VidRD applies its ResNets' GroupNorms to the 5-D (B, C, F, H, W) tensor, so a
     group's mean and variance span the whole clip; the image model's per-frame statistics are
-    the case F = 1.
+    the case F = 1. The statistics are taken on a view of the frame-batched tensor (no permute
+    to (B, C, F, H, W) and back), and normalisation + affine is one ``addcmul`` in the input's
+    memory format (channels-last stays channels-last); ``silu`` applies the activation in place.
     """
     if num_frames == 1:
-        return norm(x)
-    bf = x.shape[0]
-    video = x.view(bf // num_frames, num_frames, *x.shape[1:]).transpose(1, 2)
-    out = F.group_norm(video, norm.num_groups, norm.weight, norm.bias, norm.eps)
-    return out.transpose(1, 2).reshape(x.shape)
+        out = norm(x)
+        return silu_(out) if silu else out
+    bf, c, h, w = x.shape
+    groups = norm.num_groups
+    # (B*F, C, H, W) -> (B, F, G, C/G, H, W): a view whatever the memory format
+    grouped = x.view(bf // num_frames, num_frames, groups, c // groups, h, w)
+    # statistics in float32 at least, as autocast runs GroupNorm (the output is then float32)
+    stats = grouped if grouped.dtype in (torch.float32, torch.float64) else grouped.float()
+    var, mean = torch.var_mean(stats, dim=(1, 3, 4, 5), correction=0, keepdim=True)
+    scale = torch.rsqrt(var + norm.eps)  # (B, 1, G, 1, 1, 1)
+    if norm.affine:
+        scale = scale * norm.weight.view(1, 1, groups, -1, 1, 1)  # (B, 1, G, C/G, 1, 1)
+        shift = norm.bias.view(1, 1, groups, -1, 1, 1) - mean * scale
+    else:
+        shift = -mean * scale
+    out = torch.addcmul(shift, grouped, scale).view(bf, c, h, w)
+    return silu_(out) if silu else out
 
 
 class ResnetBlock2D(nn.Module):
@@ -45,12 +65,13 @@ class ResnetBlock2D(nn.Module):
     def forward(self, x: torch.Tensor, temb: torch.Tensor, num_frames: int = 1) -> torch.Tensor:
         """``x`` (B*F, C_in, H, W), ``temb`` (B*F, T) -> (B*F, C_out, H, W)."""
         frames = num_frames if self.norm_over_frames else 1
-        h = self.conv1(F.silu(video_group_norm(x, self.norm1, frames)))
-        h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(video_group_norm(h, self.norm2, frames))))
+        h = self.conv1(video_group_norm(x, self.norm1, frames, silu=True))
+        # in place on fresh conv outputs: their backward does not need them
+        h += self.time_emb_proj(F.silu(temb))[:, :, None, None]
+        h = self.conv2(self.dropout(video_group_norm(h, self.norm2, frames, silu=True)))
         if self.conv_shortcut is not None:
             x = self.conv_shortcut(x)
-        return x + h
+        return h.add_(x)
 
 
 class Downsample2D(nn.Module):

@@ -3,17 +3,42 @@
 All spatial layers act per frame on (B*F, L, C) tokens; parameter names equal diffusers'
 ``Transformer2DModel`` / ``BasicTransformerBlock`` so SD checkpoints load without renaming.
 """
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import TEMPORAL_LAYERS
 
 
+@dataclass
+class TextConditioning:
+    """A fixed text conditioning with the cross-attention keys and values of every layer.
+
+    Built once per sampling run by ``UNet3DConditionModel.precompute_text_conditioning`` and
+    passed instead of ``encoder_hidden_states``: the K/V projections of the text, identical
+    at every DDIM step and clip, are then not recomputed per U-Net call.
+
+    Attributes:
+        states: the embeddings (B, S, D).
+        kv: ``{cross-attention layer name: (K, V)}``, each (B, heads, S, head size).
+    """
+    states: torch.Tensor
+    kv: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+
+Context = Union[torch.Tensor, TextConditioning]
+
+
 class Attention(nn.Module):
-    """Multi-head (cross-)attention through ``scaled_dot_product_attention``."""
+    """Multi-head (cross-)attention through ``scaled_dot_product_attention``.
+
+    ``kv_name`` (set by the U-Net on its cross-attention layers) is the key of this layer's
+    precomputed K / V in a :class:`TextConditioning`.
+    """
 
     def __init__(self, query_dim: int, num_heads: int, head_dim: int,
                  cross_attention_dim: Optional[int] = None):
@@ -21,33 +46,41 @@ class Attention(nn.Module):
         inner = num_heads * head_dim
         context_dim = cross_attention_dim or query_dim
         self.num_heads = num_heads
+        self.kv_name: Optional[str] = None
         self.to_q = nn.Linear(query_dim, inner, bias=False)
         self.to_k = nn.Linear(context_dim, inner, bias=False)
         self.to_v = nn.Linear(context_dim, inner, bias=False)
         self.to_out = nn.ModuleList([nn.Linear(inner, query_dim), nn.Dropout(0.0)])
 
-    def forward(self, x: torch.Tensor, context: Optional[torch.Tensor] = None,
+    def key_value(self, context: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Cross-attention K, V of ``context`` (B, S, D), each (B, heads, S, head size)."""
+        return tuple(rearrange(proj(context), 'b s (heads d) -> b heads s d', heads=self.num_heads)
+                     for proj in (self.to_k, self.to_v))
+
+    def forward(self, x: torch.Tensor, context: Optional[Context] = None,
                 num_frames: int = 1) -> torch.Tensor:
-        """``x`` (B*F, L, C); ``context`` (B, S, D) shared by the F frames of a video, or None.
+        """``x`` (B*F, L, C); ``context`` (B, S, D) shared by the F frames of a video (or its
+        :class:`TextConditioning`), or None for self-attention.
 
         Cross-attention keys and values are computed once per video, not once per frame: the
         queries of all F frames are folded into one sequence of F*L queries, which attend
         independently, so the result equals per-frame attention without F copies of the text.
         """
-        n, length, _ = x.shape
         heads = self.num_heads
         q = self.to_q(x)
         if context is None:
-            k, v = self.to_k(x), self.to_v(x)
-            q, k, v = (t.view(n, -1, heads, t.shape[-1] // heads).transpose(1, 2)
-                       for t in (q, k, v))
-            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, length, -1)
+            q, k, v = (rearrange(t, 'n l (heads d) -> n heads l d', heads=heads)
+                       for t in (q, self.to_k(x), self.to_v(x)))
+            out = F.scaled_dot_product_attention(q, k, v)
+            out = rearrange(out, 'n heads l d -> n l (heads d)')
         else:
-            b = context.shape[0]
-            k, v = self.to_k(context), self.to_v(context)
-            q = q.view(b, num_frames * length, heads, -1).transpose(1, 2)
-            k, v = (t.view(b, -1, heads, t.shape[-1] // heads).transpose(1, 2) for t in (k, v))
-            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, length, -1)
+            kv = context.kv.get(self.kv_name) if isinstance(context, TextConditioning) else None
+            if kv is None:  # plain embeddings, or a layer the precomputation did not cover
+                kv = self.key_value(getattr(context, 'states', context))
+            k, v = kv
+            q = rearrange(q, '(b f) l (heads d) -> b heads (f l) d', f=num_frames, heads=heads)
+            out = F.scaled_dot_product_attention(q, k, v)
+            out = rearrange(out, 'b heads (f l) d -> (b f) l (heads d)', f=num_frames)
         return self.to_out[0](out)
 
 
@@ -60,7 +93,10 @@ class GEGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden, gate = self.proj(x).chunk(2, dim=-1)
-        return hidden * F.gelu(gate)
+        if torch.is_grad_enabled():
+            return hidden * F.gelu(gate)
+        # inference: the product overwrites the GELU output, one (N, L, inner) buffer less
+        return F.gelu(gate).mul_(hidden)
 
 
 class FeedForward(nn.Module):
@@ -102,12 +138,13 @@ class BasicTransformerBlock(nn.Module):
         else:
             self.temp_attn = None
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, num_frames: int) -> torch.Tensor:
-        x = self.attn1(self.norm1(x)) + x
-        x = self.attn2(self.norm2(x), context, num_frames) + x
+    def forward(self, x: torch.Tensor, context: Context, num_frames: int) -> torch.Tensor:
+        # residuals added in place into fresh linear outputs (their backward does not need them)
+        x = self.attn1(self.norm1(x)).add_(x)
+        x = self.attn2(self.norm2(x), context, num_frames).add_(x)
         if self.temp_attn is not None:
             x = self.temp_attn(x, num_frames, norm=self.temp_norm)
-        return self.ff(self.norm3(x)) + x
+        return self.ff(self.norm3(x)).add_(x)
 
 
 class Transformer2D(nn.Module):
@@ -134,21 +171,24 @@ class Transformer2D(nn.Module):
             BasicTransformerBlock(channels, num_heads, head_dim, cross_attention_dim,
                                   temporal_attention) for _ in range(num_layers)])
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """``x`` (B*F, C, H, W), ``context`` (B, S, D) -> (B*F, C, H, W)."""
-        n, c, h, w = x.shape
+    def forward(self, x: torch.Tensor, context: Context, num_frames: int) -> torch.Tensor:
+        """``x`` (B*F, C, H, W), ``context`` (B, S, D) -> (B*F, C, H, W).
+
+        In the U-Net's channels-last layout the token views below are free (no copy).
+        """
+        h, w = x.shape[-2:]
         residual = x
         x = self.norm(x)
         if not self.use_linear_projection:
             x = self.proj_in(x)
-        x = x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        x = rearrange(x, 'n c h w -> n (h w) c')
         if self.use_linear_projection:
             x = self.proj_in(x)
         for block in self.transformer_blocks:
             x = block(x, context, num_frames)
         if self.use_linear_projection:
             x = self.proj_out(x)
-        x = x.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        x = rearrange(x, 'n (h w) c -> n c h w', h=h, w=w)
         if not self.use_linear_projection:
             x = self.proj_out(x)
         return x + residual

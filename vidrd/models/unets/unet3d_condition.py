@@ -4,13 +4,15 @@ import copy
 from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import MODELS, TEMPORAL_LAYERS
 
+from .compile import CompiledForward
 from .embeddings import TimestepEmbedding, timestep_embedding
 from .resnet import video_group_norm
+from .transformer import Attention, Context, TextConditioning
 
 #: The released VidRD model: Temp-Conv after every ResNet, Temp-Attn with frame embedding in
 #: every transformer block of every level.
@@ -50,6 +52,12 @@ class UNet3DConditionModel(nn.Module):
             ``False`` gives per-frame statistics, i.e. exactly the image model on every frame
             when the temporal layers are at init.
         gradient_checkpointing: recompute activations of every block in backward.
+        compile: ``torch.compile`` the forward (inductor): ``True``, or a dict of
+            ``torch.compile`` options (``mode``, ``dynamic``, ``backend`` ...). Where compiling
+            fails the model logs why and runs eagerly from then on (see ``compile.py``).
+        channels_last: run the spatial layers in channels-last memory format: the convs take
+            it natively, the transformers' token views and Temp-Conv's (B, C, F, H, W) view
+            become free of copies. Off gives the plain contiguous layout (same numbers).
 
     Shapes: ``forward(sample (B, C, F, H, W), timestep (B,) or (), encoder_hidden_states
     (B, S, D)) -> (B, C_out, F, H, W)``.
@@ -80,7 +88,9 @@ class UNet3DConditionModel(nn.Module):
                  temporal_module_levels: Sequence[str] = ('down', 'mid', 'up'),
                  temporal_module_in_resnet_blocks: bool = False,
                  temporal_input: Optional[dict] = None,
-                 gradient_checkpointing: bool = False):
+                 gradient_checkpointing: bool = False,
+                 compile: Union[bool, dict] = False,
+                 channels_last: bool = True):
         # the constructor arguments: export_config() rebuilds the architecture from them
         config = copy.deepcopy({k: v for k, v in locals().items()
                                 if k not in ('self', '__class__')})
@@ -147,6 +157,11 @@ class UNet3DConditionModel(nn.Module):
         self.conv_norm_out = nn.GroupNorm(norm_num_groups, block_out_channels[0], eps=norm_eps)
         self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, 3, padding=1)
         self.enable_gradient_checkpointing(gradient_checkpointing)
+        self.channels_last = channels_last
+        for name, module in self.named_modules():
+            if isinstance(module, Attention) and name.endswith('.attn2'):
+                module.kv_name = name  # its K / V in a TextConditioning
+        self._compiled = CompiledForward(compile, type(self).__name__)
 
     # ----------------------------------------------------------------------------- helpers
     def blocks(self) -> Iterator[nn.Module]:
@@ -179,19 +194,41 @@ class UNet3DConditionModel(nn.Module):
         """A config that rebuilds this architecture from no file (weights come separately)."""
         return dict(type='UNet3DConditionModel', **copy.deepcopy(self.config))
 
+    @torch.no_grad()
+    def precompute_text_conditioning(self, encoder_hidden_states: torch.Tensor
+                                     ) -> TextConditioning:
+        """Cross-attention K / V of fixed embeddings (B, S, D) for every layer, computed once.
+
+        Pass the result as ``encoder_hidden_states`` to any number of forwards (all DDIM steps
+        and clips of a sampling run): it gives the same output as the embeddings themselves.
+        Inference only (no gradient flows into the cached K / V).
+        """
+        states = encoder_hidden_states
+        kv = {m.kv_name: m.key_value(states) for m in self.modules()
+              if isinstance(m, Attention) and m.kv_name is not None}
+        return TextConditioning(states=states, kv=kv)
+
     def forward(self, sample: torch.Tensor, timestep: Union[torch.Tensor, float, int],
-                encoder_hidden_states: torch.Tensor) -> torch.Tensor:
-        b, c, f, h, w = sample.shape
+                encoder_hidden_states: Context) -> torch.Tensor:
+        """``sample`` (B, C, F, H, W), ``timestep`` (B,) or a scalar, ``encoder_hidden_states``
+        (B, S, D) or its :meth:`precompute_text_conditioning` -> (B, C_out, F, H, W)."""
         if not torch.is_tensor(timestep):
             timestep = torch.tensor([timestep], device=sample.device)
+        return self._compiled(self._forward, sample, timestep, encoder_hidden_states)
+
+    def _forward(self, sample: torch.Tensor, timestep: torch.Tensor,
+                 encoder_hidden_states: Context) -> torch.Tensor:
+        b, c, f, h, w = sample.shape
         timestep = timestep.to(sample.device).reshape(-1).expand(b)
         temb = timestep_embedding(timestep, self.conv_in.out_channels, self.flip_sin_to_cos,
                                   self.freq_shift).to(sample.dtype)
         temb = self.time_embedding(temb).repeat_interleave(f, dim=0)  # (B*F, T)
         context = encoder_hidden_states  # (B, S, D): shared by all frames of a video
 
-        # (B, C, F, H, W) -> (B*F, C, H, W), frames of a video adjacent
-        x = sample.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+        # frames of a video adjacent; channels-last: the layout of every block from here on
+        x = rearrange(sample, 'b c f h w -> (b f) c h w')
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.conv_in(x)
         if self.transformer_in is not None:
             x = self.transformer_in(x, f)
@@ -207,9 +244,10 @@ class UNet3DConditionModel(nn.Module):
             block_skips, skips = skips[-n:], skips[:-n]
             size = skips[-1].shape[-2:] if (needs_size and skips) else None
             x = block(x, tuple(block_skips), temb, context, f, upsample_size=size)
-        x = video_group_norm(x, self.conv_norm_out, f if self.norm_over_frames else 1)
-        x = self.conv_out(F.silu(x))
-        return x.reshape(b, f, -1, h, w).permute(0, 2, 1, 3, 4)
+        x = video_group_norm(x, self.conv_norm_out, f if self.norm_over_frames else 1,
+                             silu=True)
+        x = self.conv_out(x)
+        return rearrange(x, '(b f) c h w -> b c f h w', f=f)
 
 
 def is_temporal_key(name: str) -> bool:

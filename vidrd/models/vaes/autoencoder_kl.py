@@ -9,6 +9,7 @@ import os.path as osp
 from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import MODELS
@@ -154,7 +155,7 @@ class AutoencoderKL(nn.Module):
                 f'encode_video expects (B, {self.config["in_channels"]}, F, H, W), got '
                 f'{tuple(video.shape)}; a (B, F, C, H, W) video needs .permute(0, 2, 1, 3, 4)')
         b, c, f, h, w = video.shape
-        frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+        frames = rearrange(video, 'b c f h w -> (b f) c h w')
         step = chunk_size or frames.shape[0]
         latents = []
         for start in range(0, frames.shape[0], step):
@@ -164,7 +165,7 @@ class AutoencoderKL(nn.Module):
         if self.shift_factor is not None:
             z = z - self.shift_factor
         z = z * self.scaling_factor
-        return z.view(b, f, *z.shape[1:]).permute(0, 2, 1, 3, 4)
+        return rearrange(z, '(b f) c h w -> b c f h w', f=f)
 
     @torch.no_grad()
     def encode_video_moments(self, video: torch.Tensor) -> torch.Tensor:
@@ -210,7 +211,7 @@ class AutoencoderKL(nn.Module):
         z = latents / self.scaling_factor
         if self.shift_factor is not None:
             z = z + self.shift_factor
-        z = z.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+        z = rearrange(z, 'b c f h w -> (b f) c h w')
         if self.has_temporal_layers:
             step = f * max(1, (chunk_size or b * f) // f)
             frames = [self.decode(z[s:s + step], num_frames=f) for s in range(0, b * f, step)]
@@ -218,7 +219,7 @@ class AutoencoderKL(nn.Module):
             step = chunk_size or b * f
             frames = [self.decode(z[s:s + step], num_frames=1) for s in range(0, b * f, step)]
         x = torch.cat(frames)
-        return x.view(b, f, *x.shape[1:]).permute(0, 2, 1, 3, 4)
+        return rearrange(x, '(b f) c h w -> b c f h w', f=f)
 
     # --- folders ----------------------------------------------------------------------------
     @classmethod

@@ -9,6 +9,7 @@ from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import TEMPORAL_LAYERS
@@ -75,13 +76,13 @@ class SpatialSelfAttention(nn.Module):
         self.to_out = nn.ModuleList([nn.Linear(channels, channels), nn.Dropout(0.0)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        tokens = self.group_norm(x).view(n, c, h * w).transpose(1, 2)  # (N, HW, C)
-        q, k, v = (proj(tokens).view(n, h * w, self.num_heads, -1).transpose(1, 2)
+        h, w = x.shape[-2:]
+        tokens = rearrange(self.group_norm(x), 'n c h w -> n (h w) c')
+        q, k, v = (rearrange(proj(tokens), 'n l (heads d) -> n heads l d', heads=self.num_heads)
                    for proj in (self.to_q, self.to_k, self.to_v))
         out = F.scaled_dot_product_attention(q, k, v)  # (N, heads, HW, C/heads)
-        out = self.to_out[1](self.to_out[0](out.transpose(1, 2).reshape(n, h * w, c)))
-        return x + out.transpose(1, 2).reshape(n, c, h, w)
+        out = self.to_out[1](self.to_out[0](rearrange(out, 'n heads l d -> n l (heads d)')))
+        return x + rearrange(out, 'n (h w) c -> n c h w', h=h, w=w)
 
 
 class Downsample(nn.Module):

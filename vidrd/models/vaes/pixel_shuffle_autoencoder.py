@@ -1,6 +1,7 @@
 """A parameter-free "autoencoder" for tiny models: space-to-depth (pixel unshuffle) and back."""
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from vidrd.registry import MODELS
@@ -42,13 +43,13 @@ class PixelShuffleAutoencoder(nn.Module):
         b, c, f, h, w = video.shape
         if h % self.factor or w % self.factor:
             raise ValueError(f'frame size {h}x{w} is not divisible by the factor {self.factor}')
-        frames = video.transpose(1, 2).reshape(b * f, c, h, w)
+        frames = rearrange(video, 'b c f h w -> (b f) c h w')
         z = F.pixel_unshuffle(frames, self.factor) * self.scaling_factor
-        return z.view(b, f, *z.shape[1:]).transpose(1, 2)
+        return rearrange(z, '(b f) c h w -> b c f h w', f=f)
 
     def decode_video(self, latents: torch.Tensor, **kwargs) -> torch.Tensor:
         """(B, 3 r^2, F, h, w) -> (B, 3, F, h r, w r)."""
         b, c, f, h, w = latents.shape
-        frames = latents.transpose(1, 2).reshape(b * f, c, h, w) / self.scaling_factor
+        frames = rearrange(latents, 'b c f h w -> (b f) c h w') / self.scaling_factor
         x = F.pixel_shuffle(frames, self.factor)
-        return x.view(b, f, *x.shape[1:]).transpose(1, 2)
+        return rearrange(x, '(b f) c h w -> b c f h w', f=f)
