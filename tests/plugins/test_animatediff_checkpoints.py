@@ -74,7 +74,10 @@ def test_unet_equals_diffusers_unet_motion_model(folder, plugins_on_path):
     with torch.no_grad():  # diffusers' UNetMotionModel takes the text once per frame
         expected = reference(x, t, text.repeat_interleave(3, dim=0)).sample
         out = ours(x, t, text)
-    assert (expected - out).abs().max() < 1e-5 and expected.abs().max() > 0.1
+    # float32 rounding of a different summation order (fused GroupNorm over frames): 1e-5 of
+    # the output's scale, as the issue's other parity checks
+    scale = expected.abs().max()
+    assert (expected - out).abs().max() < 1e-5 * scale and scale > 0.1
     # a motion module after each layer of every block, ResNet-only ones included, and mid
     modules = [n for n, m in ours.named_modules() if type(m).__name__ == 'AnimateDiffMotionModule']
     assert len(modules) == 2 + 1 + 4

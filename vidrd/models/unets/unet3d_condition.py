@@ -158,12 +158,30 @@ class UNet3DConditionModel(nn.Module):
         self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, 3, padding=1)
         self.enable_gradient_checkpointing(gradient_checkpointing)
         self.channels_last = channels_last
+        self._pointwise_weights_channels_last()
         for name, module in self.named_modules():
             if isinstance(module, Attention) and name.endswith('.attn2'):
                 module.kv_name = name  # its K / V in a TextConditioning
         self._compiled = CompiledForward(compile, type(self).__name__)
 
     # ----------------------------------------------------------------------------- helpers
+    def _pointwise_weights_channels_last(self) -> None:
+        """Give 1x1 conv weights (C_out, C_in, 1, 1) the strides (C_in, 1, C_in, C_in).
+
+        On channels-last activations (the default layout; the transformers return such views
+        either way) their gradients come out with those strides. Same memory
+        order, still ``is_contiguous()`` (safetensors takes it), but DDP compares strides
+        exactly: with default strides it copies these gradients out of its buckets and warns
+        "Grad strides do not match bucket view strides" on every run.
+        """
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1):
+                weight = module.weight.data
+                c_in = weight.shape[1]  # (the memory-format API leaves size-1 strides as they are)
+                module.weight.data = torch.empty_strided(
+                    weight.shape, (c_in, 1, c_in, c_in), dtype=weight.dtype,
+                    device=weight.device).copy_(weight)
+
     def blocks(self) -> Iterator[nn.Module]:
         yield from self.down_blocks
         yield self.mid_block
