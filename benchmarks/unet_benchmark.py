@@ -25,7 +25,6 @@ import json
 import math
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import time
@@ -35,17 +34,7 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(HERE))
 
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process (VmHWM; ru_maxrss where /proc is absent)."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from original_release import peak_rss_mib  # noqa: E402 (a sibling script, runs in any venv)
 
 
 def build(kind: str, channels, head_dim: int, cross_dim: int):
