@@ -4,11 +4,12 @@ A writer appends whole lines and flushes them to disk (:func:`append_lines`); a 
 first cuts a partially written last line (:func:`drop_partial_last_line`), then reads what is
 already done. Files written in one piece go through :func:`write_text_atomic`.
 """
-import json
 import os
 import os.path as osp
 import tempfile
 from typing import Iterable, List
+
+from vidrd.datasets.annotations import read_jsonl
 
 
 def drop_partial_last_line(path: str) -> bool:
@@ -58,18 +59,7 @@ def read_jsonl_records(path: str) -> List[dict]:
     """The complete JSON lines of ``path`` (a missing file has none)."""
     if not osp.isfile(path):
         return []
-    records = []
-    with open(path, encoding='utf-8') as file:
-        for line_no, line in enumerate(file, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f'{path}:{line_no}: not a JSON line ({error}); the file is '
-                                 'not one this tool wrote, or was edited') from error
-    return records
+    return read_jsonl(path, '; the file is not one this tool wrote, or was edited')
 
 
 def write_text_atomic(path: str, text: str) -> str:

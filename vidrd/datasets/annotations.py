@@ -52,17 +52,7 @@ def read_table(path: str, what: str = 'annotation file', expected: str = '') -> 
                     for row in reader if any((v or '').strip() for v in row.values()
                                              if isinstance(v, str))]
     if ext == '.jsonl':
-        rows = []
-        with open(path, encoding='utf-8') as file:
-            for line_no, line in enumerate(file, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise ValueError(f'{path}:{line_no}: not a JSON object ({error})') from error
-        return rows
+        return read_jsonl(path)
     if ext == '.json':
         with open(path, encoding='utf-8') as file:
             data = json.load(file)
@@ -72,6 +62,23 @@ def read_table(path: str, what: str = 'annotation file', expected: str = '') -> 
         return list(data)
     raise ValueError(f'{what} {path!r} has an unknown extension {ext!r}: use .csv, .tsv, '
                      '.jsonl or .json')
+
+
+def read_jsonl(path: str, hint: str = '') -> List[Dict]:
+    """The JSON objects of a ``.jsonl`` file, one per non-blank line; a bad line raises
+    ``ValueError`` naming the file, the line and ``hint``."""
+    rows = []
+    with open(path, encoding='utf-8') as file:
+        for line_no, line in enumerate(file, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f'{path}:{line_no}: not a JSON object ({error}){hint}'
+                                 ) from error
+    return rows
 
 
 def read_mapping(path: str, key_field: str, value_field: str, what: str,
