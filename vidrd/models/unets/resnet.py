@@ -17,16 +17,25 @@ def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int,
 
     The original VidRD applies its ResNets' GroupNorms to the 5-D (B, C, F, H, W) tensor, so a
     group's mean and variance span the whole clip; the image model's per-frame statistics are
-    the case F = 1. The statistics are taken on a view of the frame-batched tensor (no permute
-    to (B, C, F, H, W) and back), and normalisation + affine is one ``addcmul`` in the input's
-    memory format (channels-last stays channels-last); ``silu`` applies the activation in place.
+    the case F = 1. Both layouts work on views of the frame-batched tensor (no permute to
+    (B, C, F, H, W) and back) and keep the input's memory format: channels-last goes through
+    GroupNorm's own kernel, contiguous through one ``var_mean`` and one ``addcmul``. ``silu``
+    applies the activation in place.
     """
     if num_frames == 1:
         out = norm(x)
         return silu_(out) if silu else out
     bf, c, h, w = x.shape
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        # channels-last memory is (B, F, H, W, C): the clip is the 4-D channels-last tensor
+        # (B, C, F*H, W), which GroupNorm's channels-last kernel normalises in one pass (the
+        # strided reduction below reads such a tensor at a fraction of the bandwidth)
+        clip = x.permute(0, 2, 3, 1).reshape(bf // num_frames, num_frames * h, w, c)
+        out = norm(clip.permute(0, 3, 1, 2))
+        out = out.permute(0, 2, 3, 1).reshape(bf, h, w, c).permute(0, 3, 1, 2)
+        return silu_(out) if silu else out
     groups = norm.num_groups
-    # (B*F, C, H, W) -> (B, F, G, C/G, H, W): a view whatever the memory format
+    # (B*F, C, H, W) -> (B, F, G, C/G, H, W): a view of the contiguous tensor
     grouped = x.view(bf // num_frames, num_frames, groups, c // groups, h, w)
     # statistics in float32 at least, as autocast runs GroupNorm (the output is then float32)
     stats = grouped if grouped.dtype in (torch.float32, torch.float64) else grouped.float()
