@@ -84,6 +84,9 @@ def parse_args():
     parser.add_argument('--original-python',
                         help='Python of its environment (default: ORIGINAL/../venv/bin/python)')
     parser.add_argument('--original-clips', type=int, nargs='+', default=[1, 3, 8])
+    parser.add_argument('--peers-tuned-allocator', action='store_true',
+                        help='run the original release with the C allocator settings vidrd '
+                        'applies to itself (vidrd/utils/cpu_allocator.py)')
     parser.add_argument('--unet-channels', type=int, nargs='+', default=[64, 128, 256, 256],
                         help='U-Net widths of the comparison with the original')
     parser.add_argument('--latent-size', type=int, default=32)
@@ -272,8 +275,8 @@ def ours_at_issue_size(args, clips: int) -> dict:
                 seconds_per_frame=seconds / sum(frames), peak_rss_mib=peak_rss_mib())
 
 
-def _run_json(cmd, threads: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+def _run_json(cmd, threads: int, extra_env=None) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **(extra_env or {}))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise RuntimeError(f'{" ".join(cmd)} failed:\n{proc.stderr[-3000:]}')
@@ -281,12 +284,15 @@ def _run_json(cmd, threads: int) -> dict:
 
 
 def compare_with_original(args) -> dict:
+    from original_release import TUNED_ALLOCATOR_ENV
     from unet_benchmark import original_python
     python, why = original_python(args)
     print(f'against the original release: U-Net widths {args.unet_channels}, heads of '
           f'{args.head_dim}, text width {args.cross_dim}, N={args.num_frames} '
           f'M={args.num_prompt_frames} S={args.steps} w={args.guidance_scale}, latents '
-          f'{args.latent_size}x{args.latent_size}, {args.threads} thread(s)', flush=True)
+          f'{args.latent_size}x{args.latent_size}, {args.threads} thread(s); the original\'s '
+          f'allocator: {"tuned as vidrd" if args.peers_tuned_allocator else "default"}',
+          flush=True)
     if python is None:
         print(f'original release: NOT MEASURED ({why})', flush=True)
     rows = []
@@ -299,7 +305,8 @@ def compare_with_original(args) -> dict:
         if python is not None:
             theirs = _run_json([python, osp.join(HERE, 'original_release.py'), '--release',
                                 args.original, 'sampler', '--clips', str(clips),
-                                *_comparison_args(args)], args.threads)
+                                *_comparison_args(args)], args.threads,
+                               TUNED_ALLOCATOR_ENV if args.peers_tuned_allocator else None)
             row['original'] = theirs
             line += (f' | original {theirs["seconds_per_frame"]:.3f} s/frame, peak RSS '
                      f'{theirs["peak_rss_mib"]:.0f} MiB | time per frame vidrd / original '

@@ -34,7 +34,7 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(HERE))
 
-from original_release import peak_rss_mib  # noqa: E402 (a sibling script, runs in any venv)
+from original_release import TUNED_ALLOCATOR_ENV, peak_rss_mib  # noqa: E402 (a sibling script)
 
 
 def build(kind: str, channels, head_dim: int, cross_dim: int):
@@ -147,7 +147,12 @@ def copy_profile(args) -> dict:
 
 def run_child(args, kind, mode, dtype='fp32'):
     cmd = [sys.executable, __file__, '--child', kind, mode, dtype, *common_args(args)]
-    return _run(cmd)
+    return _run(cmd, peer_env(args) if kind == 'diffusers' else None)
+
+
+def peer_env(args):
+    """A peer's environment: vidrd's allocator settings with ``--peers-tuned-allocator``."""
+    return TUNED_ALLOCATOR_ENV if args.peers_tuned_allocator else None
 
 
 def common_args(args):
@@ -157,8 +162,9 @@ def common_args(args):
             str(args.repeats), '--threads', str(args.threads)]
 
 
-def _run(cmd):
-    env = dict(os.environ, OMP_NUM_THREADS=str(cmd[cmd.index('--threads') + 1]))
+def _run(cmd, extra_env=None):
+    env = dict(os.environ, OMP_NUM_THREADS=str(cmd[cmd.index('--threads') + 1]),
+               **(extra_env or {}))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise RuntimeError(f'{" ".join(cmd)} failed:\n{proc.stderr[-3000:]}')
@@ -183,7 +189,7 @@ def original_python(args):
 def run_original(args, python, what: str, extra=()):
     cmd = [python, osp.join(HERE, 'original_release.py'), '--release', args.original, what,
            *common_args(args), *extra]
-    return _run(cmd)
+    return _run(cmd, peer_env(args))
 
 
 def main():
@@ -202,6 +208,10 @@ def main():
     parser.add_argument('--compile', action='store_true', help='also time compile=True')
     parser.add_argument('--profile', action='store_true', help='also count copies')
     parser.add_argument('--no-bf16', action='store_true')
+    parser.add_argument('--peers-tuned-allocator', action='store_true',
+                        help='run the original release and diffusers with the C allocator '
+                        'settings vidrd applies to itself (vidrd/utils/cpu_allocator.py), to '
+                        'separate that gain from the code\'s')
     parser.add_argument('--child', nargs=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -217,7 +227,9 @@ def main():
         return
     print(f'channels {args.channels}, {args.frames} frames, {args.size}x{args.size} latents, '
           f'batch {args.batch}, head size {args.head_dim}, cross-attention width '
-          f'{args.cross_dim}, {args.threads} threads, torch {torch.__version__}', flush=True)
+          f'{args.cross_dim}, {args.threads} threads, torch {torch.__version__}; peers\' '
+          f'allocator: {"tuned as vidrd" if args.peers_tuned_allocator else "default"}',
+          flush=True)
     limit = run_child(args, 'matmul-limit', '-')
     print(f'our forward: {limit["gflop"]:.1f} GFLOP; fp32 GEMM {limit["gemm_gflops"]:.0f} '
           f'GFLOP/s -> matmul limit {limit["seconds"]:.3f} s', flush=True)
