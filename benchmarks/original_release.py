@@ -25,7 +25,7 @@ import types
 
 #: the C allocator settings vidrd applies on import (vidrd/utils/cpu_allocator.py), as the
 #: environment variables that give a peer's process the same (``--peers-tuned-allocator``)
-TUNED_ALLOCATOR_ENV = dict(THP_MEM_ALLOC_ENABLE='1', MALLOC_MMAP_THRESHOLD_=str(32 * 2 ** 20),
+TUNED_ALLOCATOR_ENV = dict(MALLOC_MMAP_THRESHOLD_=str(32 * 2 ** 20),
                            MALLOC_TRIM_THRESHOLD_=str(256 * 2 ** 20))
 
 

@@ -3,5 +3,5 @@ from .utils.cpu_allocator import tune_cpu_allocator
 
 __version__ = '0.1.0'
 
-# on import, before the first tensor: PyTorch reads its huge-page switch at its first allocation
-CPU_ALLOCATOR = tune_cpu_allocator()
+#: whether the C allocator keeps activation-sized blocks for reuse (vidrd/utils/cpu_allocator.py)
+CPU_ALLOCATOR_TUNED = tune_cpu_allocator()
