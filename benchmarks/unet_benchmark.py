@@ -12,7 +12,9 @@ heads of 64, cross-attention width 1024, a classifier-free-guidance batch of 2, 
   GEMM rate of this CPU;
 - ``--profile``: copy / clone / contiguous calls on activations in our forward (profiler
   counts, meaningful on a loaded machine), channels-last on and off;
-- bf16 autocast: speed-up over fp32 and relative error.
+- bf16 autocast: speed-up over fp32 and relative error;
+- ``--rounds N``: N alternated pairs (ours / the original's forward, ours / diffusers'
+  forward+backward) and the median of their ratios, the figure to quote on a shared machine.
 
     python benchmarks/unet_benchmark.py --original /work/orig_vidrd/src \\
         [--original-python /work/orig_vidrd/venv/bin/python] [--compile] [--profile]
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import os.path as osp
+import statistics
 import subprocess
 import sys
 import time
@@ -192,6 +195,23 @@ def run_original(args, python, what: str, extra=()):
     return _run(cmd, peer_env(args))
 
 
+def alternated_ratios(args, python):
+    """Ratios of ``--rounds`` alternated pairs of fresh processes, and their medians."""
+    pairs = [('forward', 'original release', lambda: run_original(args, python, 'unet'))]
+    if python is None:
+        print('alternated rounds against the original release: NOT MEASURED', flush=True)
+        pairs = []
+    pairs.append(('forward+backward', 'diffusers',
+                  lambda: run_child(args, 'diffusers', 'forward+backward')))
+    for mode, peer, run_peer in pairs:
+        ratios = []
+        for _ in range(args.rounds):
+            ratios.append(run_child(args, 'ours', mode)['seconds'] / run_peer()['seconds'])
+        print(f'{mode} ours / {peer}, {args.rounds} alternated rounds: '
+              f'{", ".join(f"{r:.2f}" for r in ratios)}; median {statistics.median(ratios):.2f} '
+              '(target <= 0.5)', flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--channels', type=int, nargs='+', default=[64, 128, 256, 256])
@@ -208,6 +228,10 @@ def main():
     parser.add_argument('--compile', action='store_true', help='also time compile=True')
     parser.add_argument('--profile', action='store_true', help='also count copies')
     parser.add_argument('--no-bf16', action='store_true')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='also alternate ours with the original release (forward) and with '
+                        'diffusers (forward+backward) this many times, fresh processes each, and '
+                        'print the median ratio: on a shared VM one pair is noise')
     parser.add_argument('--peers-tuned-allocator', action='store_true',
                         help='run the original release and diffusers with the C allocator '
                         'settings vidrd applies to itself (vidrd/utils/cpu_allocator.py), to '
@@ -262,6 +286,8 @@ def main():
           f'diffusers {row(theirs_b)} growth {theirs_b["peak_growth_mib"]:.0f} MiB | ratio time '
           f'{ours_b["seconds"] / theirs_b["seconds"]:.2f} (target <= 0.5), memory growth '
           f'{ours_b["peak_growth_mib"] / max(theirs_b["peak_growth_mib"], 1e-9):.2f}', flush=True)
+    if args.rounds > 1:
+        alternated_ratios(args, python)
     if args.profile:
         copies = run_child(args, 'copies', '-')
         print(f'activation copies in our forward: channels-last {copies["channels_last"]}, '
