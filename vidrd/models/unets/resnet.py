@@ -37,7 +37,7 @@ def video_group_norm(x: torch.Tensor, norm: nn.GroupNorm, num_frames: int,
     groups = norm.num_groups
     # (B*F, C, H, W) -> (B, F, G, C/G, H, W): a view of the contiguous tensor
     grouped = x.view(bf // num_frames, num_frames, groups, c // groups, h, w)
-    # statistics in float32 at least, as autocast runs GroupNorm (the output is then float32)
+    # statistics in float32 at least: a bf16 mean loses a large offset (the output is float32)
     stats = grouped if grouped.dtype in (torch.float32, torch.float64) else grouped.float()
     var, mean = torch.var_mean(stats, dim=(1, 3, 4, 5), correction=0, keepdim=True)
     scale = torch.rsqrt(var + norm.eps)  # (B, 1, G, 1, 1, 1)
