@@ -7,6 +7,8 @@ heads of 64, cross-attention width 1024, a classifier-free-guidance batch of 2, 
 - forward (no grad): ours, ours with ``compile=True`` (``--compile``), the original release
   (in its own virtual environment, ``--original``), diffusers; median of ``--repeats`` after a
   warm-up; peak RSS of the process (VmHWM) and its growth over the built model and inputs;
+  page faults and system time per call, ours also with glibc's default allocator
+  (``VIDRD_TUNE_ALLOCATOR=0``);
 - forward+backward: ours and diffusers;
 - the matmul limit: FLOPs of our forward (``torch.utils.flop_counter``) / the measured fp32
   GEMM rate of this CPU;
@@ -27,6 +29,7 @@ import json
 import math
 import os
 import os.path as osp
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,6 +81,8 @@ def measure(args, kind: str, mode: str, dtype: str = 'fp32') -> dict:
     base = peak_rss_mib()
     times = []
     for k in range(args.repeats + 1):
+        if k == 1:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         if mode == 'forward':
             with torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=dtype == 'bf16'):
@@ -87,9 +92,13 @@ def measure(args, kind: str, mode: str, dtype: str = 'fp32') -> dict:
             forward(kind, model, x, t, text).square().mean().backward()
         if k:  # the first call warms up (and compiles)
             times.append(time.perf_counter() - start)
+    end = resource.getrusage(resource.RUSAGE_SELF)
     times.sort()
     result = dict(kind=kind, mode=mode, dtype=dtype, seconds=times[len(times) // 2],
-                  peak_rss_mib=peak_rss_mib(), peak_growth_mib=peak_rss_mib() - base)
+                  peak_rss_mib=peak_rss_mib(), peak_growth_mib=peak_rss_mib() - base,
+                  # the allocator's share: pages faulted in (and zeroed) per call, system time
+                  page_faults=(end.ru_minflt - usage.ru_minflt) / args.repeats,
+                  system_seconds=(end.ru_stime - usage.ru_stime) / args.repeats)
     if kind == 'ours-compiled':
         result['compile_failure'] = model._compiled.failure
     if mode == 'forward' and kind == 'ours' and dtype == 'bf16':
@@ -148,9 +157,9 @@ def copy_profile(args) -> dict:
     return result
 
 
-def run_child(args, kind, mode, dtype='fp32'):
+def run_child(args, kind, mode, dtype='fp32', extra_env=None):
     cmd = [sys.executable, __file__, '--child', kind, mode, dtype, *common_args(args)]
-    return _run(cmd, peer_env(args) if kind == 'diffusers' else None)
+    return _run(cmd, peer_env(args) if kind == 'diffusers' else extra_env)
 
 
 def peer_env(args):
@@ -264,6 +273,11 @@ def main():
     ours = run_child(args, 'ours', 'forward')
     print(f'forward  ours {row(ours)} ({ours["seconds"] / limit["seconds"]:.2f}x the matmul '
           'limit)', flush=True)
+    untuned = run_child(args, 'ours', 'forward', extra_env=dict(VIDRD_TUNE_ALLOCATOR='0'))
+    print(f'forward  ours: page faults / system time per call {ours["page_faults"]:.0f} / '
+          f'{ours["system_seconds"]:.3f} s; with glibc\'s default allocator '
+          f'(VIDRD_TUNE_ALLOCATOR=0) {untuned["page_faults"]:.0f} / '
+          f'{untuned["system_seconds"]:.3f} s, {row(untuned)}', flush=True)
     if args.compile:
         comp = run_child(args, 'ours-compiled', 'forward')
         note = f' (compile FAILED, eager: {comp["compile_failure"]})' if comp[
