@@ -284,8 +284,8 @@ def _run_json(cmd, threads: int, extra_env=None) -> dict:
 
 
 def compare_with_original(args) -> dict:
-    from original_release import TUNED_ALLOCATOR_ENV
     from unet_benchmark import original_python
+    from vidrd.utils.cpu_allocator import GLIBC_ENVIRONMENT
     python, why = original_python(args)
     print(f'against the original release: U-Net widths {args.unet_channels}, heads of '
           f'{args.head_dim}, text width {args.cross_dim}, N={args.num_frames} '
@@ -306,7 +306,7 @@ def compare_with_original(args) -> dict:
             theirs = _run_json([python, osp.join(HERE, 'original_release.py'), '--release',
                                 args.original, 'sampler', '--clips', str(clips),
                                 *_comparison_args(args)], args.threads,
-                               TUNED_ALLOCATOR_ENV if args.peers_tuned_allocator else None)
+                               GLIBC_ENVIRONMENT if args.peers_tuned_allocator else None)
             row['original'] = theirs
             line += (f' | original {theirs["seconds_per_frame"]:.3f} s/frame, peak RSS '
                      f'{theirs["peak_rss_mib"]:.0f} MiB | time per frame vidrd / original '

@@ -23,12 +23,6 @@ import time
 import types
 
 
-#: the C allocator settings vidrd applies on import (vidrd/utils/cpu_allocator.py), as the
-#: environment variables that give a peer's process the same (``--peers-tuned-allocator``)
-TUNED_ALLOCATOR_ENV = dict(MALLOC_MMAP_THRESHOLD_=str(32 * 2 ** 20),
-                           MALLOC_TRIM_THRESHOLD_=str(256 * 2 ** 20))
-
-
 def peak_rss_mib() -> float:
     """Peak resident set size of this process (VmHWM; ru_maxrss where /proc is absent)."""
     try:

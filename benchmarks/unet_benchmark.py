@@ -40,7 +40,8 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(HERE))
 
-from original_release import TUNED_ALLOCATOR_ENV, peak_rss_mib  # noqa: E402 (a sibling script)
+from original_release import peak_rss_mib  # noqa: E402 (a sibling script, runs in any venv)
+from vidrd.utils.cpu_allocator import GLIBC_ENVIRONMENT  # noqa: E402
 
 
 def build(kind: str, channels, head_dim: int, cross_dim: int):
@@ -164,7 +165,7 @@ def run_child(args, kind, mode, dtype='fp32', extra_env=None):
 
 def peer_env(args):
     """A peer's environment: vidrd's allocator settings with ``--peers-tuned-allocator``."""
-    return TUNED_ALLOCATOR_ENV if args.peers_tuned_allocator else None
+    return GLIBC_ENVIRONMENT if args.peers_tuned_allocator else None
 
 
 def common_args(args):
@@ -206,10 +207,11 @@ def run_original(args, python, what: str, extra=()):
 
 def alternated_ratios(args, python):
     """Ratios of ``--rounds`` alternated pairs of fresh processes, and their medians."""
-    pairs = [('forward', 'original release', lambda: run_original(args, python, 'unet'))]
+    pairs = []
     if python is None:
         print('alternated rounds against the original release: NOT MEASURED', flush=True)
-        pairs = []
+    else:
+        pairs.append(('forward', 'original release', lambda: run_original(args, python, 'unet')))
     pairs.append(('forward+backward', 'diffusers',
                   lambda: run_child(args, 'diffusers', 'forward+backward')))
     for mode, peer, run_peer in pairs:

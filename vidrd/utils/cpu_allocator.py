@@ -8,8 +8,7 @@ fresh 32 MiB tensor took 10-30 ms against 0.9 ms for refilling a reused one. ``m
 blocks up to 32 MiB come from the heap from the start and keeps up to 256 MiB of free heap top
 for reuse. At the issue-14 U-Net size this cut a forward's page faults from 79-84k to 1-6k and
 its system time from 0.14-0.17 s to 0.004-0.017 s, with the same peak RSS (what is kept is
-reused). Blocks
-over 32 MiB keep glibc's mmap path. (PyTorch's ``THP_MEM_ALLOC_ENABLE`` huge pages were measured
+reused). Blocks over 32 MiB keep glibc's mmap path. (PyTorch's ``THP_MEM_ALLOC_ENABLE`` huge pages were measured
 too: no gain on top of this, and 16% more peak RSS in training, so they are left off.)
 
 :func:`vidrd.engine.runner.release_freed_memory` still returns kept memory on demand. Set
@@ -22,6 +21,10 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 2 ** 20  # glibc's upper bound for the mmap threshold on 64-bit
 TRIM_THRESHOLD = 256 * 2 ** 20
+#: the same settings as glibc's environment variables, for a process that does not import vidrd
+#: (the benchmarks' peers)
+GLIBC_ENVIRONMENT = dict(MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD),
+                         MALLOC_TRIM_THRESHOLD_=str(TRIM_THRESHOLD))
 
 
 def tune_cpu_allocator() -> bool:
