@@ -32,7 +32,7 @@ setup(
         # the web app (tools/app.py); tools/demo.sh installs it to print a working app command
         'app': [GRADIO],
         # diffusers is only a test oracle and a benchmark baseline, never imported at run time
-        'tests': ['pytest>=7', 'diffusers>=0.30', GRADIO, 'playwright>=1.40'],
+        'tests': ['pytest>=7', 'pytest-xdist>=3', 'diffusers>=0.30', GRADIO, 'playwright>=1.40'],
         'benchmarks': ['diffusers>=0.30'],
         'eval': [],  # pytorch-fid is a runtime dependency now; kept so `.[eval]` still installs
         'deepspeed': ['deepspeed'],  # configs/_base_/strategies/deepspeed_zero2.py (GPU)

@@ -32,6 +32,7 @@ def all_threads():
 
 
 @pytest.mark.slow
+@pytest.mark.whole_cpu
 def test_training_learns_held_out_prompts_and_metrics_rank_it(tmp_path, all_threads):
     options = {
         'default_hooks.checkpoint.interval': 100_000,
