@@ -26,7 +26,8 @@
    process (VmHWM), each run in a fresh subprocess. Only this comparison runs then.
 
        python benchmarks/long_video_benchmark.py --original /work/orig_vidrd/src \
-           [--original-python /work/orig_vidrd/venv/bin/python] [--original-clips 1 3 8]
+           [--original-python /work/orig_vidrd/venv/bin/python] [--original-clips 1 3 8] \
+           [--rounds 3]
 
    Where the folder or its environment is missing the original is reported as not measured.
 
@@ -84,6 +85,9 @@ def parse_args():
     parser.add_argument('--original-python',
                         help='Python of its environment (default: ORIGINAL/../venv/bin/python)')
     parser.add_argument('--original-clips', type=int, nargs='+', default=[1, 3, 8])
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='against the original: time ours and the original alternately N '
+                             'times per clip count and report the median ratio')
     parser.add_argument('--peers-tuned-allocator', action='store_true',
                         help='run the original release with the C allocator settings vidrd '
                         'applies to itself (vidrd/utils/cpu_allocator.py)')
@@ -297,21 +301,28 @@ def compare_with_original(args) -> dict:
         print(f'original release: NOT MEASURED ({why})', flush=True)
     rows = []
     for clips in args.original_clips:
-        ours = _run_json([sys.executable, __file__, '--child-ours', str(clips),
-                          *sys.argv[1:]], args.threads)
+        pairs = []
+        for _ in range(args.rounds):  # alternated: the VM's speed drifts from minute to minute
+            ours = _run_json([sys.executable, __file__, '--child-ours', str(clips),
+                              *sys.argv[1:]], args.threads)
+            theirs = None if python is None else _run_json(
+                [python, osp.join(HERE, 'original_release.py'), '--release', args.original,
+                 'sampler', '--clips', str(clips), *_comparison_args(args)], args.threads,
+                GLIBC_ENVIRONMENT if args.peers_tuned_allocator else None)
+            pairs.append((ours, theirs))
+        ours = pairs[-1][0]
         row = dict(clips=clips, vidrd=ours)
         line = (f'{clips} clip(s): vidrd {ours["seconds_per_frame"]:.3f} s/frame, peak RSS '
                 f'{ours["peak_rss_mib"]:.0f} MiB')
         if python is not None:
-            theirs = _run_json([python, osp.join(HERE, 'original_release.py'), '--release',
-                                args.original, 'sampler', '--clips', str(clips),
-                                *_comparison_args(args)], args.threads,
-                               GLIBC_ENVIRONMENT if args.peers_tuned_allocator else None)
-            row['original'] = theirs
+            theirs = row['original'] = pairs[-1][1]
+            ratios = sorted(o['seconds_per_frame'] / t['seconds_per_frame'] for o, t in pairs)
+            row['ratios'] = [round(r, 3) for r in ratios]
             line += (f' | original {theirs["seconds_per_frame"]:.3f} s/frame, peak RSS '
                      f'{theirs["peak_rss_mib"]:.0f} MiB | time per frame vidrd / original '
-                     f'{ours["seconds_per_frame"] / theirs["seconds_per_frame"]:.2f} '
-                     '(target <= 0.5)')
+                     f'{ratios[len(ratios) // 2]:.2f}'
+                     + (f' (median of {args.rounds} pairs: {row["ratios"]})' if args.rounds > 1
+                        else '') + ' (target <= 0.5)')
         rows.append(row)
         print(line, flush=True)
     first, last = rows[0], rows[-1]
