@@ -41,6 +41,7 @@ import glob
 import json
 import os
 import os.path as osp
+import statistics
 import subprocess
 import sys
 import time
@@ -316,11 +317,11 @@ def compare_with_original(args) -> dict:
                 f'{ours["peak_rss_mib"]:.0f} MiB')
         if python is not None:
             theirs = row['original'] = pairs[-1][1]
-            ratios = sorted(o['seconds_per_frame'] / t['seconds_per_frame'] for o, t in pairs)
+            ratios = [o['seconds_per_frame'] / t['seconds_per_frame'] for o, t in pairs]
             row['ratios'] = [round(r, 3) for r in ratios]
             line += (f' | original {theirs["seconds_per_frame"]:.3f} s/frame, peak RSS '
                      f'{theirs["peak_rss_mib"]:.0f} MiB | time per frame vidrd / original '
-                     f'{ratios[len(ratios) // 2]:.2f}'
+                     f'{statistics.median(ratios):.2f}'
                      + (f' (median of {args.rounds} pairs: {row["ratios"]})' if args.rounds > 1
                         else '') + ' (target <= 0.5)')
         rows.append(row)
