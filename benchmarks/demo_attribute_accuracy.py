@@ -3,7 +3,8 @@ generated clips, separately for training and held-out combinations: the experime
 tiny config's data and timestep choices.
 
     python benchmarks/demo_attribute_accuracy.py NAME [--samples 2] [--guidance 1.5 3] \
-        [--cfg-options model.vae.factor=4 ...] [--checkpoint work_dirs/.../iter_1200.pth]
+        [--heldout-test 64] [--cfg-options model.vae.factor=4 ...] \
+        [--checkpoint work_dirs/.../iter_1200.pth]
 
 Prints one JSON line per guidance scale. A model that reads a caption word scores well above
 chance on training combinations; held-out combinations test composition.
@@ -52,11 +53,17 @@ def main():
     parser.add_argument('--guidance', type=float, nargs='+', default=None,
                         help="guidance scales to score (default: the config's)")
     parser.add_argument('--checkpoint', help='score this checkpoint instead of training')
+    parser.add_argument('--heldout-test', type=int, metavar='N',
+                        help="also score N clips of the config's held-out test split with its "
+                             "sampler, as the demo's test stage does (runner.test())")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args()
     cfg = load_config(args.config, args.cfg_options,
                       work_dir=osp.join('work_dirs', 'attribute_accuracy', args.name))
     cfg.custom_hooks = [dict(type='IterationSeedHook')]
+    if args.heldout_test:
+        cfg.test_dataloader.dataset.num_samples = args.heldout_test
+        cfg.test_evaluator = [dict(type='ShapesAttributeAccuracy')]
     start = time.time()
     runner = build_runner(cfg)
     if args.checkpoint:
@@ -65,6 +72,11 @@ def main():
     else:
         runner.train()
         train_s = round(time.time() - start, 1)
+    if args.heldout_test:
+        metrics = runner.test()
+        print(json.dumps(dict(name=args.name, heldout_test=args.heldout_test, train_s=train_s,
+                              options=str(args.cfg_options),
+                              **{k: round(v, 4) for k, v in metrics.items()})), flush=True)
     model = runner.model.eval()
     dataset = runner.train_dataloader.dataset
     with torch.no_grad():
