@@ -8,8 +8,9 @@ fresh 32 MiB tensor took 10-30 ms against 0.9 ms for refilling a reused one. ``m
 blocks up to 32 MiB come from the heap from the start and keeps up to 256 MiB of free heap top
 for reuse. At the issue-14 U-Net size this cut a forward's page faults from 79-84k to 1-6k and
 its system time from 0.14-0.17 s to 0.004-0.017 s, with the same peak RSS (what is kept is
-reused). Blocks over 32 MiB keep glibc's mmap path. (PyTorch's ``THP_MEM_ALLOC_ENABLE`` huge pages were measured
-too: no gain on top of this, and 16% more peak RSS in training, so they are left off.)
+reused). Blocks over 32 MiB keep glibc's mmap path. (PyTorch's ``THP_MEM_ALLOC_ENABLE`` huge
+pages were measured too: no gain on top of this, and 16% more peak RSS in training, so they are
+left off; preloading jemalloc instead was slower, with 10x the page faults.)
 
 :func:`vidrd.engine.runner.release_freed_memory` still returns kept memory on demand. Set
 ``VIDRD_TUNE_ALLOCATOR=0`` to keep glibc's defaults.
