@@ -4,7 +4,7 @@
         [--prompt ...] [--prompt-file prompts.txt] [--storyline story.txt] \\
         [--num-clips 4] [--seed 0] [--out-dir outputs] [--formats mp4 gif] [--png-frames] \\
         [--sampler-config configs/ablations/no_dsg.py] \\
-        [--cfg-options model.long_video_sampler.guidance_scale=9]
+        [--cfg-options model.long_video_sampler.guidance_scale=9] [--amp bf16]
 
 One mp4 / gif (and optionally a folder of PNG frames) per prompt. ``--storyline FILE`` makes one
 video whose clip i follows line i. ``--sampler-config`` merges a sampler config (a file with
@@ -16,6 +16,7 @@ import argparse
 from mmengine.config import DictAction
 
 from vidrd.apis import generate_long_video, load_generation_model, read_prompt_file
+from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import UserError, run_cli
 
 
@@ -40,6 +41,7 @@ def parse_args():
                         help='override config entries, e.g. '
                              'model.long_video_sampler.num_inference_steps=25')
     parser.add_argument('--device', default='cpu')
+    add_sampling_amp_argument(parser)
     parser.add_argument('--trust-pickle', action='store_true',
                         help='allow a checkpoint that needs full unpickling (trusted files only)')
     return parser.parse_args()
@@ -57,7 +59,8 @@ def main():
     if not prompts:
         raise UserError('no prompts: give --prompt, --prompt-file or --storyline')
     model = load_generation_model(args.config, args.checkpoint, args.sampler_config,
-                                  args.cfg_options, device=args.device,
+                                  with_sampling_amp(args.cfg_options, args.amp),
+                                  device=args.device,
                                   trust_pickle=args.trust_pickle)
     generate_long_video(model, prompts, num_clips=args.num_clips, seed=args.seed,
                         out_dir=args.out_dir, formats=args.formats, png_frames=args.png_frames,

@@ -5,7 +5,8 @@ zero-shot)."""
 import argparse
 
 from vidrd.apis.metric_table import format_metric_table, write_metrics_json
-from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
+from vidrd.apis.run_config import (DictAction, add_sampling_amp_argument, build_runner,
+                                   check_paths, load_config, with_sampling_amp)
 from vidrd.engine.runner import check_checkpoint_file
 from vidrd.utils.cli import run_cli
 
@@ -23,12 +24,14 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch for torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_sampling_amp_argument(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, launcher=args.launcher)
+    cfg = load_config(args.config, with_sampling_amp(args.cfg_options, args.amp), args.work_dir,
+                      launcher=args.launcher)
     cfg.load_from = args.checkpoint
     check_paths(cfg, sections=('model', 'test_dataloader', 'test_evaluator'))
     if args.checkpoint:

@@ -138,6 +138,21 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
     return cfg
 
 
+def add_sampling_amp_argument(parser) -> None:
+    """``--amp [bf16|fp16]`` of the tools that sample (test, generate)."""
+    parser.add_argument('--amp', nargs='?', const='bf16', default=None, choices=['bf16', 'fp16'],
+                        help='sample with the U-Net under autocast in this precision (bf16 '
+                             'without a value; fp16 on a GPU only): faster on GPUs and on CPUs '
+                             'with AMX, slower on CPUs without it')
+
+
+def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Optional[dict]:
+    """``cfg_options`` plus the sampler's ``autocast_dtype`` for ``--amp`` (unchanged without)."""
+    if not amp:
+        return cfg_options
+    return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': amp})
+
+
 def init_cpu_distributed(cfg: Config) -> None:
     """mmengine 0.10.7 calls ``torch.cuda.set_device`` when it sets up distributed training;
     on a CPU-only machine we start the gloo process group ourselves (torchrun's environment)

@@ -129,6 +129,7 @@ def test_checkpoint_loading(tmp_path):
 
 @pytest.mark.slow
 def test_generate_tool_end_to_end(tmp_path, monkeypatch):
+    """A storyline of two clips through the full method, the U-Net in bf16 (--amp)."""
     story = tmp_path / 'story.txt'
     story.write_text('a red circle moving left\na red circle moving up\n')
     monkeypatch.setattr(sys, 'argv', [
@@ -136,7 +137,7 @@ def test_generate_tool_end_to_end(tmp_path, monkeypatch):
         '--out-dir', str(tmp_path / 'out'), '--resolution', '12', '12', '--formats', 'gif',
         '--sampler-config', osp.join(ABLATIONS, 'vidrd_full.py'), '--cfg-options',
         'model.long_video_sampler.num_frames=3', 'model.long_video_sampler.num_prompt_frames=1',
-        'model.long_video_sampler.num_inference_steps=2'])
+        'model.long_video_sampler.num_inference_steps=2', '--amp'])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -166,3 +167,26 @@ def test_without_num_clips_a_model_generates_its_configured_clips(tmp_path, toy_
     with pytest.raises(InvalidValueError, match='multiple of the VAE'):
         generate_long_video(components, 'a red circle', sampler_cfg=sampler,
                             out_dir=str(tmp_path), resolution=(7, 8))
+
+
+@pytest.mark.parametrize('tool', ['generate.py', 'test.py'])
+def test_amp_flag_of_the_sampling_tools_sets_the_models_sampler_autocast(tool, monkeypatch):
+    from vidrd.apis.run_config import with_sampling_amp
+    monkeypatch.setattr(sys, 'argv', [tool, TINY_MODEL, '--amp'])
+    args = runpy.run_path(osp.join(REPO, 'tools', tool))['parse_args']()
+    options = with_sampling_amp({'model.long_video_sampler.num_inference_steps': 3}, args.amp)
+    model = MODELS.build(load_generation_config(TINY_MODEL, cfg_options=options).model)
+    assert model.sampler.autocast_dtype == torch.bfloat16
+    # the config's other sampler entries stay
+    assert (model.sampler.num_inference_steps, model.sampler.guidance_scale) == (3, 1.5)
+    assert with_sampling_amp(None, None) is None
+
+
+def test_a_partial_sampler_config_fills_the_rest_from_the_default():
+    """A model config without ``long_video_sampler`` given only ``--amp``'s entry."""
+    cfg = Config.fromfile(TINY_MODEL)
+    cfg.model.long_video_sampler = dict(autocast_dtype='bf16')
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.sampler, ReuseAndDiffuseSampler)
+    assert model.sampler.num_frames == cfg.model.num_frames
+    assert model.sampler.autocast_dtype == torch.bfloat16

@@ -174,3 +174,39 @@ def test_storyline_uses_each_clips_prompt(toy_unet, toy_scheduler, embeds):
     with pytest.raises(ValueError, match='2 per-clip embeddings'):
         sampler.sample(toy_unet, toy_scheduler, [cond, other], uncond, latent_shape=LATENT,
                        num_clips=3)
+
+
+# -- autocast_dtype: the U-Net in lower precision, the rest in the latents' -------------------
+def _tiny_unet():
+    from vidrd.models.unets import UNet3DConditionModel
+    torch.manual_seed(0)
+    return UNet3DConditionModel(
+        block_out_channels=(32,), num_attention_heads=2, cross_attention_dim=4,
+        down_block_types=('CrossAttnDownBlock2D',), up_block_types=('CrossAttnUpBlock2D',),
+        layers_per_block=1, norm_num_groups=8,
+        temporal_conv=dict(type='TemporalConv', dropout=0.0, zero_init=False),
+        temporal_attention=dict(type='TemporalAttention', zero_init=False)).eval()
+
+
+def test_autocast_dtype_runs_the_unet_in_bf16_and_the_updates_in_fp32(embeds):
+    from vidrd.models.schedulers import DDIMScheduler
+    unet = _tiny_unet()
+    seen = []
+    unet.conv_in.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    outputs = {}
+    for dtype in (None, 'bf16'):
+        sampler = _sampler([FNR, PNS, DSG], autocast_dtype=dtype)
+        outputs[dtype] = sampler.sample(unet, DDIMScheduler(), embeds[0], embeds[1],
+                                        latent_shape=(4, 4, 4), num_clips=2, seed=0).clip_latents
+    assert seen == [torch.float32] * (2 * S) + [torch.bfloat16] * (2 * S)
+    fp32, bf16 = outputs[None], outputs['bf16']
+    assert bf16.dtype == torch.float32
+    error = float((bf16 - fp32).norm() / fp32.norm())
+    assert 0 < error < 0.05, error  # bf16 rounding (8 bits of mantissa), not another sample
+
+
+def test_autocast_dtype_accepts_the_tool_and_torch_names_and_refuses_others():
+    assert _sampler([], autocast_dtype='fp16').autocast_dtype == torch.float16
+    assert _sampler([], autocast_dtype=torch.bfloat16).autocast_dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="autocast_dtype='int8' is not one of"):
+        _sampler([], autocast_dtype='int8')

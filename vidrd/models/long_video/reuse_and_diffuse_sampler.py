@@ -2,6 +2,8 @@
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
+import contextlib
+
 import torch
 from tqdm.auto import tqdm
 
@@ -63,6 +65,19 @@ def _check_guidance_scale(scale: float) -> None:
 #: ``callback(clip_index, step_index, num_clips, num_steps)``, after every DDIM step
 StepCallback = Callable[[int, int, int, int], None]
 
+#: names accepted for ``autocast_dtype`` (the ``--amp`` values of the tools, and torch's names)
+AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
+                   'fp16': torch.float16, 'float16': torch.float16}
+
+
+def _autocast_dtype(value) -> Optional[torch.dtype]:
+    if value is None or isinstance(value, torch.dtype) and value in AUTOCAST_DTYPES.values():
+        return value
+    if isinstance(value, str) and value in AUTOCAST_DTYPES:
+        return AUTOCAST_DTYPES[value]
+    raise ValueError(f'ReuseAndDiffuseSampler: autocast_dtype={value!r} is not one of '
+                     f'{sorted(AUTOCAST_DTYPES)} (or None to run the U-Net in its own dtype)')
+
 
 @MODELS.register_module()
 class ReuseAndDiffuseSampler:
@@ -90,12 +105,18 @@ class ReuseAndDiffuseSampler:
         drop_prompt_frames: drop the first M decoded frames of every clip after the first (they
             re-render the end of the previous clip); the original keeps all N.
         progress: show a progress bar over clips x steps.
+        autocast_dtype: run the U-Net calls under ``torch.autocast`` in this dtype (``'bf16'``
+            / ``'fp16'``, fp16 on a GPU only); the noise, the strategies and the DDIM update
+            stay in the latents' dtype (fp32), and decoding is not autocast. None (default):
+            the U-Net's own dtype. bf16 is faster on GPUs and on CPUs with AMX (1.6-1.7x a
+            U-Net forward at issue 14's size), slower on CPUs without it.
     """
 
     def __init__(self, num_frames: int = 16, num_prompt_frames: int = 8,
                  num_inference_steps: int = 50, guidance_scale: float = 7.5,
                  strategies: Sequence = (), seed_compatible: bool = True,
-                 drop_prompt_frames: bool = False, progress: bool = True):
+                 drop_prompt_frames: bool = False, progress: bool = True,
+                 autocast_dtype=None):
         if num_frames < 1:
             raise ValueError(f'ReuseAndDiffuseSampler: num_frames must be >= 1, got {num_frames}')
         if not 0 <= num_prompt_frames < num_frames:
@@ -113,6 +134,7 @@ class ReuseAndDiffuseSampler:
         self.seed_compatible = seed_compatible
         self.drop_prompt_frames = drop_prompt_frames
         self.progress = progress
+        self.autocast_dtype = _autocast_dtype(autocast_dtype)
         self.strategies: List[LongVideoStrategy] = [_build_strategy(s) for s in strategies]
         for strategy in self.strategies:
             strategy.check(num_frames, num_prompt_frames)
@@ -120,7 +142,8 @@ class ReuseAndDiffuseSampler:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(N={self.num_frames}, M={self.num_prompt_frames}, '
                 f'S={self.num_inference_steps}, w={self.guidance_scale}, '
-                f'strategies={self.strategies}, seed_compatible={self.seed_compatible})')
+                f'strategies={self.strategies}, seed_compatible={self.seed_compatible}'
+                + (f', autocast_dtype={self.autocast_dtype}' if self.autocast_dtype else '') + ')')
 
     # -- public entry point -------------------------------------------------------------------
     @torch.no_grad()
@@ -202,9 +225,10 @@ class ReuseAndDiffuseSampler:
                 bar.set_postfix_str(f'clip {i + 1}/{num_clips}')
                 key = (id(cond[i]), id(uncond[i]) if guided else None)
                 if key != conditioning_key:
-                    embeds = self._text_conditioning(
-                        unet, self._guidance_embeds(cond[i], uncond[i] if guided else None,
-                                                    device, dtype))
+                    with self._autocast(device):
+                        embeds = self._text_conditioning(
+                            unet, self._guidance_embeds(cond[i], uncond[i] if guided else None,
+                                                        device, dtype))
                     conditioning_key = key
                 (sink or collect)(self._sample_clip(
                     ctx, i, unet, scheduler, timesteps, embeds, scale, shape, device, dtype,
@@ -235,7 +259,8 @@ class ReuseAndDiffuseSampler:
                 ctx.prev_step_latents[s] = None  # consumed: keeps memory at S latents
             if step_latents is not None:
                 step_latents.append(latents)
-            eps = self._guided_eps(unet, latents, t.to(device), embeds, scale)
+            with self._autocast(device):
+                eps = self._guided_eps(unet, latents, t.to(device), embeds, scale)
             latents = _as_tensor(scheduler.step(eps, int(t), latents))
             bar.update(1)
             if callback is not None:
@@ -270,13 +295,20 @@ class ReuseAndDiffuseSampler:
                               for _ in range(n)], dim=2)
         return torch.normal(0.0, 1.0, size=shape, generator=g)
 
+    def _autocast(self, device):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(device).type, dtype=self.autocast_dtype)
+
     @staticmethod
     def _guided_eps(unet, latents: torch.Tensor, t, embeds, scale: float) -> torch.Tensor:
         """Classifier-free guidance: eps_u + w (eps_c - eps_u), one batched U-Net call.
         ``embeds``: (2B, L, D) [uncond; cond] (or its precomputed text conditioning)."""
+        # .to: under autocast the U-Net returns its lower precision; guidance and the DDIM
+        # update run in the latents' (elementwise ops are not autocast)
         if scale <= 1.0:
-            return _as_tensor(unet(latents, t, embeds))
-        eps = _as_tensor(unet(torch.cat([latents, latents]), t, embeds))
+            return _as_tensor(unet(latents, t, embeds)).to(latents.dtype)
+        eps = _as_tensor(unet(torch.cat([latents, latents]), t, embeds)).to(latents.dtype)
         eps_uncond, eps_cond = eps.chunk(2)
         return eps_uncond + scale * (eps_cond - eps_uncond)
 
