@@ -142,8 +142,8 @@ def add_sampling_amp_argument(parser) -> None:
     """``--amp [bf16|fp16]`` of the tools that sample (test, generate)."""
     parser.add_argument('--amp', nargs='?', const='bf16', default=None, choices=['bf16', 'fp16'],
                         help='sample with the U-Net under autocast in this precision (bf16 '
-                             'without a value; fp16 on a GPU only): faster on GPUs and on CPUs '
-                             'with AMX, slower on CPUs without it')
+                             'without a value): faster on GPUs and on CPUs with AMX, slower on '
+                             'CPUs without it')
 
 
 def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Optional[dict]:

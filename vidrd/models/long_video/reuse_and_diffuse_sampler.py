@@ -106,7 +106,7 @@ class ReuseAndDiffuseSampler:
             re-render the end of the previous clip); the original keeps all N.
         progress: show a progress bar over clips x steps.
         autocast_dtype: run the U-Net calls under ``torch.autocast`` in this dtype (``'bf16'``
-            / ``'fp16'``, fp16 on a GPU only); the noise, the strategies and the DDIM update
+            / ``'fp16'``, or the torch dtype); the noise, the strategies and the DDIM update
             stay in the latents' dtype (fp32), and decoding is not autocast. None (default):
             the U-Net's own dtype. bf16 is faster on GPUs and on CPUs with AMX (1.6-1.7x a
             U-Net forward at issue 14's size), slower on CPUs without it.
