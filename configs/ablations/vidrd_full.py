@@ -20,4 +20,5 @@ long_video_sampler = dict(
     guidance_scale=7.5,
     seed_compatible=True,   # same seed -> the original release's video
     drop_prompt_frames=False,
+    autocast_dtype=None,    # 'bf16': the U-Net in bf16 (tools' --amp; GPUs, CPUs with AMX)
     strategies=[frame_noise_reversion, past_dependent_noise_sampling, staged_guidance_denoising])
