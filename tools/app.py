@@ -2,6 +2,7 @@
 
     python tools/app.py CONFIG [CHECKPOINT] [--port 7860] [--share false]
         [--sampler-config configs/ablations/tiny_shapes/vidrd_full.py] [--cfg-options ...]
+        [--amp bf16]
 
 e.g. after ``bash tools/demo.sh``:
 ``python tools/app.py configs/vidrd_tiny_shapes.py work_dirs/demo/vidrd/iter_2400.pth``,
@@ -12,6 +13,7 @@ import argparse
 from mmengine.config import DictAction
 
 from vidrd.apis.app import launch_app
+from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import InvalidValueError, run_cli
 
 
@@ -34,11 +36,13 @@ def main():
     parser.add_argument('--sampler-config', help='e.g. configs/ablations/tiny_shapes/vidrd_full.py')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--device', default='cpu')
+    add_sampling_amp_argument(parser)
     parser.add_argument('--trust-pickle', action='store_true',
                         help='allow a checkpoint that needs full unpickling (trusted files only)')
     args = parser.parse_args()
     launch_app(args.config, args.checkpoint, port=args.port, share=_bool(args.share),
-               host=args.host, sampler_config=args.sampler_config, cfg_options=args.cfg_options,
+               host=args.host, sampler_config=args.sampler_config,
+               cfg_options=with_sampling_amp(args.cfg_options, args.amp),
                device=args.device, trust_pickle=args.trust_pickle)
 
 
