@@ -30,7 +30,8 @@
            [--rounds 3] [--amp bf16]
 
    ``--amp bf16`` runs our U-Net under bf16 autocast (faster on CPUs with AMX and on GPUs);
-   the original release has no such switch and stays fp32. Where the folder or its environment is missing the original is reported as not measured.
+   the original release has no such switch and stays fp32. Where the folder or its environment
+   is missing the original is reported as not measured.
 
 The default model is the original U-Net of the reference fixtures (random weights, 16 x 16
 pixel frames through ``sd21_tiny/vae``), with fixed random prompt embeddings: its numbers show
