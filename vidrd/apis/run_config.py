@@ -139,7 +139,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
 
 
 def add_sampling_amp_argument(parser) -> None:
-    """``--amp [bf16|fp16]`` of the tools that sample (test, generate)."""
+    """``--amp [bf16|fp16]`` of the tools that sample (test, generate, app)."""
     parser.add_argument('--amp', nargs='?', const='bf16', default=None, choices=['bf16', 'fp16'],
                         help='sample with the U-Net under autocast in this precision (bf16 '
                              'without a value): faster on GPUs and on CPUs with AMX, slower on '

@@ -48,8 +48,8 @@ class VidRD(BaseModel):
             else, the VAE and the text encoder are frozen and kept in eval mode. The paper trains
             the temporal layers and the spatial transformer blocks.
         caption_dropout: probability of replacing a caption by "" in training.
-        long_video_sampler: config of the sampler used by ``predict``; entries it lacks
-            (``type`` included) are those of a one-clip ``ReuseAndDiffuseSampler``.
+        long_video_sampler: config of the sampler used by ``predict``; without a ``type``, its
+            entries edit a one-clip ``ReuseAndDiffuseSampler`` of ``num_frames``.
         num_clips: clips generated per sample in ``predict``.
         num_frames / resolution: size of generated clips (frames, (H, W) in pixels) when a
             batch carries no video to copy the size from.
@@ -95,10 +95,10 @@ class VidRD(BaseModel):
         if not 0.0 <= caption_dropout <= 1.0:
             raise ValueError(f'caption_dropout must be in [0, 1], got {caption_dropout}')
         self.caption_dropout = caption_dropout
-        # entries given (e.g. only autocast_dtype, from a tool's --amp) override the default
-        sampler_cfg = dict(type='ReuseAndDiffuseSampler', num_frames=num_frames,
-                           num_prompt_frames=0, strategies=[])
-        sampler_cfg.update(copy.deepcopy(dict(long_video_sampler or {})))
+        sampler_cfg = copy.deepcopy(dict(long_video_sampler or {}))
+        if 'type' not in sampler_cfg:  # e.g. only a tool's --amp: the default sampler with it
+            sampler_cfg = dict(dict(type='ReuseAndDiffuseSampler', num_frames=num_frames,
+                                    num_prompt_frames=0, strategies=[]), **sampler_cfg)
         self.sampler = MODELS.build(sampler_cfg)
         check_value(num_clips >= 1, f'VidRD: num_clips must be >= 1, got {num_clips}')
         check_value(num_frames >= 1, f'VidRD: num_frames must be >= 1, got {num_frames}')

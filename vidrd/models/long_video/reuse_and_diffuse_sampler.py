@@ -1,8 +1,7 @@
 """The Reuse-and-Diffuse long-video sampler (VidRD Sec. 3.3): clip after clip with DDIM."""
+import contextlib
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple, Union
-
-import contextlib
 
 import torch
 from tqdm.auto import tqdm
@@ -71,7 +70,7 @@ AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
 
 
 def _autocast_dtype(value) -> Optional[torch.dtype]:
-    if value is None or isinstance(value, torch.dtype) and value in AUTOCAST_DTYPES.values():
+    if value is None or (isinstance(value, torch.dtype) and value in AUTOCAST_DTYPES.values()):
         return value
     if isinstance(value, str) and value in AUTOCAST_DTYPES:
         return AUTOCAST_DTYPES[value]

@@ -99,7 +99,7 @@ class GEGLU(nn.Module):
         # Inference: two GEMMs on row slices of ``proj`` instead of chunks of one output, so
         # GELU and the product run on contiguous tensors, the product overwrites the GELU
         # output, and no (N, L, 2 * inner) buffer is made (at 32 MiB and more glibc maps it
-        # afresh, faulting it in on every call). U-Net forward ~7% faster at the issue's size
+        # afresh, faulting it in on every call). U-Net forward ~6% faster at the issue's size
         # (benchmarks/README.md). Training keeps one GEMM: the sliced weights' backward costs
         # more than this saves.
         inner = self.proj.out_features // 2
