@@ -57,6 +57,7 @@ REPO = osp.dirname(HERE)
 sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
+from vidrd.apis.run_config import add_sampling_amp_argument  # noqa: E402
 from vidrd.models.long_video import LongVideoStrategy, ReuseAndDiffuseSampler  # noqa: E402
 
 
@@ -99,9 +100,7 @@ def parse_args():
     parser.add_argument('--latent-size', type=int, default=32)
     parser.add_argument('--cross-dim', type=int, default=1024)
     parser.add_argument('--head-dim', type=int, default=64)
-    parser.add_argument('--amp', nargs='?', const='bf16', choices=['bf16', 'fp16'],
-                        help="our sampler's U-Net under autocast (the sampler's autocast_dtype; "
-                             'the original release stays fp32)')
+    add_sampling_amp_argument(parser)  # ours only: the original release stays fp32
     parser.add_argument('--child-ours', type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
