@@ -34,7 +34,9 @@ def test_forward_equals_diffusers(diffusers_unet, frames):
     with torch.no_grad():
         expected = reference(x, t, text).sample
         out = ours(x, t, text)
-    assert (expected - out).abs().max() < 1e-5
+    # float32 sums in another order (oneDNN / MKL kernels differ between CPUs): 1.1e-5 on an
+    # AMD EPYC, outputs of magnitude ~2
+    assert (expected - out).abs().max() < 5e-5
     assert expected.abs().max() > 0.1  # a real signal, not two zero outputs
 
 
