@@ -30,7 +30,8 @@ class DDIMScheduler:
     ``set_alpha_to_one`` else alpha_bar_0 (SD-2.1: alpha_bar_0).
 
     Sample shapes are free (latents (B, C, F, H, W) of a video, or images); ``timestep`` is one
-    int for the whole batch.
+    int for the whole batch, or for a video a LongTensor (B, F) / (1, F) of grid timesteps, one
+    per frame: each frame then takes its own update t_f -> t_f - k (FIFO-Diffusion's queue).
 
     Args:
         num_train_timesteps, beta_start, beta_end, beta_schedule, prediction_type,
@@ -122,13 +123,20 @@ class DDIMScheduler:
     # --- reading the network output -----------------------------------------------------------
     def predict_x0(self, model_output: torch.Tensor, sample: torch.Tensor,
                    timestep: Timesteps) -> torch.Tensor:
-        """x0_hat at ``sample`` = x_t (unclipped); ``timestep`` an int or a (B,) tensor."""
+        """x0_hat at ``sample`` = x_t (unclipped); ``timestep`` an int, a (B,) or a (B, F)
+        tensor."""
         return self.noise_schedule.predict_x0(model_output, sample, timestep)
 
     def predict_epsilon(self, model_output: torch.Tensor, sample: torch.Tensor,
                         timestep: Timesteps) -> torch.Tensor:
-        """eps_hat at ``sample`` = x_t; ``timestep`` an int or a (B,) tensor."""
+        """eps_hat at ``sample`` = x_t; ``timestep`` an int, a (B,) or a (B, F) tensor."""
         return self.noise_schedule.predict_epsilon(model_output, sample, timestep)
+
+    def output_from_x0(self, x0: torch.Tensor, sample: torch.Tensor,
+                       timestep: Timesteps) -> torch.Tensor:
+        """The network output whose x0_hat at ``sample`` is ``x0`` (inverse of
+        :meth:`predict_x0`)."""
+        return self.noise_schedule.output_from_x0(x0, sample, timestep)
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: Timesteps) -> torch.Tensor:
         """The forward process q(x_t | x_0), e.g. to start sampling from a noised video."""
@@ -142,27 +150,38 @@ class DDIMScheduler:
 
         Args:
             model_output: the network output at (sample, timestep), shape of ``sample``.
-            timestep: the current timestep t (an element of :attr:`timesteps`).
+            timestep: the current timestep t (an element of :attr:`timesteps`), or one per
+                frame of a video sample, (B, F) or (1, F).
             eta: overrides the scheduler's eta for this step.
             generator: draws z when eta > 0 (on the generator's device, then moved).
             variance_noise: z itself, instead of drawing it.
         """
         self._require_timesteps()
-        if isinstance(timestep, torch.Tensor) and timestep.numel() != 1:
-            raise ValueError('DDIMScheduler.step takes one timestep for the whole batch, got a '
-                             f'tensor of shape {tuple(timestep.shape)}')
+        per_frame = isinstance(timestep, torch.Tensor) and timestep.ndim == 2
+        if isinstance(timestep, torch.Tensor) and timestep.numel() != 1 and not per_frame:
+            raise ValueError('DDIMScheduler.step takes one timestep for the whole batch or one '
+                             'per frame (B, F), got a tensor of shape '
+                             f'{tuple(timestep.shape)}')
         if not isinstance(timestep, (numbers.Integral, torch.Tensor)):
             raise TypeError(f'timestep must be an int, got {type(timestep).__name__}')
         if model_output.shape != sample.shape:
             raise ValueError(f'model_output {tuple(model_output.shape)} and sample '
                              f'{tuple(sample.shape)} differ in shape')
         eta = self.eta if eta is None else float(eta)
-        t = int(timestep)
-        prev_t = self.previous_timestep(t)
-
-        alpha_t = self.noise_schedule.alpha_bar(t, sample)
-        alpha_prev = (self.noise_schedule.alpha_bar(prev_t, sample) if prev_t >= 0
-                      else self.final_alpha_cumprod.to(sample.device))
+        if per_frame:
+            t = timestep.to(device=sample.device, dtype=torch.long)
+            prev_t = t - self.num_train_timesteps // self.num_inference_steps
+            alpha_t = self.noise_schedule.alpha_bar(t, sample)
+            alpha_prev = torch.where(
+                (prev_t >= 0)[:, None, :, None, None],
+                self.noise_schedule.alpha_bar(prev_t.clamp(min=0), sample),
+                self.final_alpha_cumprod.to(sample.device))
+        else:
+            t = int(timestep)
+            prev_t = self.previous_timestep(t)
+            alpha_t = self.noise_schedule.alpha_bar(t, sample)
+            alpha_prev = (self.noise_schedule.alpha_bar(prev_t, sample) if prev_t >= 0
+                          else self.final_alpha_cumprod.to(sample.device))
 
         x0 = self.predict_x0(model_output, sample, t)
         eps = self.predict_epsilon(model_output, sample, t)

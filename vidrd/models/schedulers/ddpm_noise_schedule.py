@@ -29,7 +29,9 @@ class DDPMNoiseSchedule:
     - ``'sample'``: x_0 itself.
 
     Tensors may have any rank: latents of videos (B, C, F, H, W), images (B, C, H, W); ``t`` is
-    a LongTensor (B,) (one timestep per sample; (1,) broadcasts) or an int. The noise-level
+    a LongTensor (B,) (one timestep per sample; (1,) broadcasts), an int, or for videos a
+    LongTensor (B, F) (one timestep per frame, e.g. Diffusion Forcing's training or
+    FIFO-Diffusion's queue; (1, F) broadcasts over the batch). The noise-level
     table is float32 (as diffusers keeps it, so values equal its schedulers bit for bit); results
     have the dtype of the data.
 
@@ -100,23 +102,37 @@ class DDPMNoiseSchedule:
 
     def alpha_bar(self, t: Timesteps, like: torch.Tensor) -> torch.Tensor:
         """alpha_bar_t, float32, broadcastable against ``like`` (B, ...): 0-d for an int ``t``,
-        (B, 1, ..., 1) for a (B,) ``t``."""
+        (B, 1, ..., 1) for a (B,) ``t``, (B, 1, F, 1, 1) for a per-frame (B, F) ``t`` and a
+        video ``like`` (B, C, F, H, W)."""
         table = self._alphas_cumprod_on(like.device)
         if isinstance(t, numbers.Integral) or (torch.is_tensor(t) and t.ndim == 0):
             step = int(t)
             if not 0 <= step < self.num_train_timesteps:
                 raise ValueError(f'timestep {step} outside [0, {self.num_train_timesteps})')
             return table[step]
-        if not torch.is_tensor(t) or t.ndim != 1:
-            raise ValueError(f'timesteps must be an int or a 1-D tensor (B,), got '
-                             f'{tuple(t.shape) if torch.is_tensor(t) else type(t).__name__}')
+        if not torch.is_tensor(t) or t.ndim not in (1, 2):
+            raise ValueError(f'timesteps must be an int, a 1-D tensor (B,) or per frame (B, F), '
+                             f'got {tuple(t.shape) if torch.is_tensor(t) else type(t).__name__}')
         if t.dtype.is_floating_point:
             raise TypeError(f'timesteps must be integers (LongTensor), got {t.dtype}')
+        if t.ndim == 2:
+            return self._per_frame_alpha_bar(table, t, like)
         if like.ndim == 0 or t.shape[0] not in (1, like.shape[0]):
             raise ValueError(f'{t.shape[0]} timesteps for a batch of shape {tuple(like.shape)}; '
                              'give one timestep per sample (B,)')
         values = table[t.to(like.device)]
         return values.reshape(values.shape + (1,) * (like.ndim - 1))
+
+    def _per_frame_alpha_bar(self, table: torch.Tensor, t: torch.Tensor, like: torch.Tensor
+                             ) -> torch.Tensor:
+        if like.ndim != 5 or t.shape[1] != like.shape[2] or t.shape[0] not in (1, like.shape[0]):
+            raise ValueError(f'per-frame timesteps {tuple(t.shape)} need a video (B, C, F, H, W) '
+                             f'with F = {t.shape[1]} and B = {t.shape[0]} (or B for (1, F)), '
+                             f'got {tuple(like.shape)}')
+        if bool(((t < 0) | (t >= self.num_train_timesteps)).any()):
+            raise ValueError(f'per-frame timesteps outside [0, {self.num_train_timesteps}): '
+                             f'{t.tolist()}')
+        return table[t.to(like.device)][:, None, :, None, None]
 
     def signal_and_noise_scales(self, t: Timesteps, like: torch.Tensor
                                 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -186,3 +202,16 @@ class DDPMNoiseSchedule:
         if self.prediction_type == 'v_prediction':
             return signal * model_output + sigma * x_t
         return (x_t - signal * model_output) / sigma
+
+    def output_from_x0(self, x0: torch.Tensor, x_t: torch.Tensor, t: Timesteps) -> torch.Tensor:
+        """The network output that implies ``x0`` at x_t (the inverse of :meth:`predict_x0`):
+        eps = (x_t - sqrt(a) x0) / sqrt(1 - a), v = sqrt(a) eps - sqrt(1 - a) x0, or x0.
+        Lets a sampler edit the predicted clean sample (reconstruction guidance) and hand the
+        result to any scheduler that reads this schedule's prediction type."""
+        if self.prediction_type == 'sample':
+            return x0
+        signal, sigma = self.signal_and_noise_scales(t, x_t)
+        eps = (x_t - signal * x0) / sigma
+        if self.prediction_type == 'epsilon':
+            return eps
+        return signal * eps - sigma * x0

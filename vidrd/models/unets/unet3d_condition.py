@@ -59,8 +59,11 @@ class UNet3DConditionModel(nn.Module):
             it natively, the transformers' token views and Temp-Conv's (B, C, F, H, W) view
             become free of copies. Off gives the plain contiguous layout (same numbers).
 
-    Shapes: ``forward(sample (B, C, F, H, W), timestep (B,) or (), encoder_hidden_states
-    (B, S, D)) -> (B, C_out, F, H, W)``.
+    Shapes: ``forward(sample (B, C, F, H, W), timestep () / (B,) / (B, F),
+    encoder_hidden_states (B, S, D)) -> (B, C_out, F, H, W)``. A (B, F) timestep gives every
+    frame its own noise level (FIFO-Diffusion, Diffusion Forcing): the spatial layers run per
+    frame, so each frame's ResNets get the embedding of its own timestep; temporal layers see
+    no timestep and are unchanged.
     """
 
     def __init__(self,
@@ -228,19 +231,42 @@ class UNet3DConditionModel(nn.Module):
 
     def forward(self, sample: torch.Tensor, timestep: Union[torch.Tensor, float, int],
                 encoder_hidden_states: Context) -> torch.Tensor:
-        """``sample`` (B, C, F, H, W), ``timestep`` (B,) or a scalar, ``encoder_hidden_states``
-        (B, S, D) or its :meth:`precompute_text_conditioning` -> (B, C_out, F, H, W)."""
+        """``sample`` (B, C, F, H, W), ``timestep`` a scalar, (B,) or per frame (B, F) (or
+        (1, F), the same for every video), ``encoder_hidden_states`` (B, S, D) or its
+        :meth:`precompute_text_conditioning` -> (B, C_out, F, H, W)."""
         if not torch.is_tensor(timestep):
             timestep = torch.tensor([timestep], device=sample.device)
+        frames = sample.shape[0], sample.shape[2]
+        if timestep.ndim > 2 or (timestep.ndim == 2 and timestep.shape not in (
+                frames, (1, frames[1]))):
+            raise ValueError(f'timestep of shape {tuple(timestep.shape)} for a sample of shape '
+                             f'{tuple(sample.shape)}: give a scalar, (B,) or per frame (B, F) '
+                             f'= {frames}')
         return self._compiled(self._forward, sample, timestep, encoder_hidden_states)
+
+    def frame_time_embedding(self, timestep: torch.Tensor, batch: int, frames: int,
+                             dtype: torch.dtype) -> torch.Tensor:
+        """The time embedding of every frame, (B*F, T), frames of a video adjacent.
+
+        ``timestep``: (), (1,), (B,) or (B, F) / (1, F). A per-frame timestep whose frames all
+        share one value takes the per-video path, so it equals the scalar call bit for bit.
+        """
+        if timestep.ndim == 2:
+            timestep = timestep.expand(batch, frames)
+            if not bool((timestep == timestep[:, :1]).all()):
+                temb = timestep_embedding(timestep.reshape(-1), self.conv_in.out_channels,
+                                          self.flip_sin_to_cos, self.freq_shift).to(dtype)
+                return self.time_embedding(temb)
+            timestep = timestep[:, 0]
+        timestep = timestep.reshape(-1).expand(batch)
+        temb = timestep_embedding(timestep, self.conv_in.out_channels, self.flip_sin_to_cos,
+                                  self.freq_shift).to(dtype)
+        return self.time_embedding(temb).repeat_interleave(frames, dim=0)
 
     def _forward(self, sample: torch.Tensor, timestep: torch.Tensor,
                  encoder_hidden_states: Context) -> torch.Tensor:
         b, c, f, h, w = sample.shape
-        timestep = timestep.to(sample.device).reshape(-1).expand(b)
-        temb = timestep_embedding(timestep, self.conv_in.out_channels, self.flip_sin_to_cos,
-                                  self.freq_shift).to(sample.dtype)
-        temb = self.time_embedding(temb).repeat_interleave(f, dim=0)  # (B*F, T)
+        temb = self.frame_time_embedding(timestep.to(sample.device), b, f, sample.dtype)
         context = encoder_hidden_states  # (B, S, D): shared by all frames of a video
 
         # frames of a video adjacent; channels-last: the layout of every block from here on
