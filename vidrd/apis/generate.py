@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from vidrd.models.long_video import (GeneratedClip, ReuseAndDiffuseSampler, encode_prompts,
+from vidrd.models.long_video import (GeneratedClip, LongVideoSampler, encode_prompts,
                                      encode_storyline)
 from vidrd.registry import MODELS
 from vidrd.utils.cli import check_value
@@ -77,19 +77,24 @@ def generation_components(model_or_components) -> SimpleNamespace:
     return SimpleNamespace(**parts)
 
 
-def build_sampler(sampler_cfg, model_or_components=None) -> ReuseAndDiffuseSampler:
-    """The sampler from a config dict or a built sampler; else the model's own
+def build_sampler(sampler_cfg, model_or_components=None) -> LongVideoSampler:
+    """The long-video sampler from a config dict or a built sampler; else the model's own
     (``sampler`` / ``long_video_sampler``); else the full method (``DEFAULT_SAMPLER``)."""
     if sampler_cfg is None and model_or_components is not None:
         get = _getter(model_or_components)
         sampler_cfg = get('sampler') or get('long_video_sampler')
     if sampler_cfg is None:
         sampler_cfg = DEFAULT_SAMPLER
-    if isinstance(sampler_cfg, ReuseAndDiffuseSampler):
+    if isinstance(sampler_cfg, LongVideoSampler):
         return sampler_cfg
     if hasattr(sampler_cfg, 'to_dict'):
         sampler_cfg = sampler_cfg.to_dict()
-    return MODELS.build(dict(sampler_cfg))
+    sampler = MODELS.build(dict(sampler_cfg))
+    if not isinstance(sampler, LongVideoSampler):
+        raise TypeError(f'long_video_sampler type {sampler_cfg.get("type")!r} built a '
+                        f'{type(sampler).__name__}, which is not a long-video sampler '
+                        '(subclass vidrd.models.long_video.LongVideoSampler)')
+    return sampler
 
 
 # --- the generation --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ and ``benchmarks/long_video_continuity.py``::
                                     strip='work_dirs/demo/ablation_strip')
 """
 import glob
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -48,20 +49,16 @@ def generate_long_videos(model, prompts: Sequence[str], sampler_cfg, num_clips: 
     """``dict(video (3, T, H, W) in [-1, 1], caption, clip_lengths, prompt_frames)`` per prompt
     (the layout ``LongVideoContinuity`` reads): one long video
     of ``num_clips`` clips each, sampled in batches with ``sampler_cfg`` (a config or sampler)."""
-    from vidrd.evaluation.metrics.long_video_continuity import clip_lengths_of
-
     from .generate import build_sampler
     sampler = build_sampler(sampler_cfg)
-    lengths = clip_lengths_of(num_clips, sampler.num_frames, sampler.num_prompt_frames,
-                              sampler.drop_prompt_frames)
-    shown = 0 if sampler.drop_prompt_frames else sampler.num_prompt_frames
+    layout = sampler.layout(num_clips)
     samples = []
     for start in range(0, len(prompts), batch_size):
         batch = list(prompts[start:start + batch_size])
         videos = model.generate(batch, num_clips=num_clips, seed=seed + start, sampler=sampler)
         for caption, video in zip(batch, videos.cpu()):
-            samples.append(dict(video=video, caption=caption, clip_lengths=lengths,
-                                prompt_frames=shown))
+            samples.append(dict(video=video, caption=caption, clip_lengths=layout.clip_lengths,
+                                prompt_frames=layout.prompt_frames, seams=layout.seams))
     return samples
 
 
@@ -86,6 +83,38 @@ def write_side_by_side(videos: Dict[str, torch.Tensor], stem: str, fps: float = 
     parts = [p for f in frames for p in (f, spacer)][:-1]
     strip = np.concatenate(parts, axis=2)
     return {fmt: write_video(f'{stem}.{fmt}', strip, fps=fps) for fmt in ('mp4', 'gif')}
+
+
+def write_frame_strip(videos: Dict[str, torch.Tensor], path: str, scale: int = 2,
+                      gap: int = 2, label_width: int = 150,
+                      marks: Optional[Dict[str, Sequence[int]]] = None) -> str:
+    """A PNG a person reads at a glance: one row per video ((3, T, H, W) in [-1, 1], rows in
+    dict order, each labelled with its key), one column per frame, frames ``scale`` times
+    enlarged; a short white tick above the frames in ``marks[name]`` (where a clip or window
+    begins). Shorter rows end early. Returns ``path``."""
+    from PIL import Image, ImageDraw
+    rows = {name: ((v.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0)
+            .numpy() for name, v in videos.items()}
+    height, width = next(iter(rows.values())).shape[1:3]
+    cell_h, cell_w = height * scale, width * scale
+    columns = max(len(frames) for frames in rows.values())
+    tick = 3
+    canvas = Image.new('RGB', (label_width + columns * (cell_w + gap),
+                               len(rows) * (cell_h + gap + tick) + gap), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for r, (name, frames) in enumerate(rows.items()):
+        top = gap + r * (cell_h + gap + tick)
+        draw.text((4, top + tick + cell_h // 2 - 6), name, fill=(0, 0, 0))
+        for c, frame in enumerate(frames):
+            left = label_width + c * (cell_w + gap)
+            image = Image.fromarray(frame).resize((cell_w, cell_h), Image.NEAREST)
+            canvas.paste(image, (left, top + tick))
+            if c in set((marks or {}).get(name, ())):
+                draw.rectangle([left, top, left + cell_w - 1, top + tick - 2], fill=(0, 0, 0))
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    canvas.save(path)
+    return path
 
 
 def run_long_video_ablation(model, prompts: Sequence[str], samplers: Dict[str, dict],

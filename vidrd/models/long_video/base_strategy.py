@@ -5,7 +5,7 @@ first ``M`` of clip ``i >= 1`` are prompt frames tied to clip ``i - 1``; ``S`` D
 ``s = 0..S-1`` counting from the noisiest; ``z^{i,j}_s`` is the latent of clip ``i``, frame ``j``
 *before* step ``s``, so ``z^{i,j}_0`` is the clip's initial noise.
 
-A strategy is one registered class (``LONG_VIDEO_STRATEGIES``) that edits latents at three
+A strategy is one registered class (``LONG_VIDEO_STRATEGIES``) that edits latents at four
 points of the sampler's loop; it never knows which other strategies run with it. The sampler
 applies the strategies in list order at each point::
 
@@ -14,14 +14,17 @@ applies the strategies in list order at each point::
     latents = noise * scheduler.init_noise_sigma
     for s in range(S):
         for strategy in strategies: latents = strategy.before_step(ctx, i, s, latents)
-        latents = DDIM step s (classifier-free guided U-Net)
+        output = denoiser(latents)      # the guided U-Net call, wrapped by every strategy
+                                        # that overrides denoise(), the first one innermost
+        latents = DDIM step s (output)
     for strategy in strategies: strategy.end_of_clip(ctx, i)
 
 Hooks must not modify their inputs in place (the sampler caches them); they return a new
-tensor, or the input unchanged when they have nothing to do.
+tensor, or the input unchanged when they have nothing to do. A sampler whose strategies do not
+override ``denoise`` calls the U-Net exactly as before the hook existed.
 """
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import torch
 
@@ -46,6 +49,10 @@ class LongVideoContext:
             ``s`` is released once step ``s`` of the current clip has started, so during step s
             the entries ``s' >= s`` are available and earlier ones are None. None for the first
             clip or when no strategy needs them.
+        prev_final_latents: ``z^{i-1}`` after its last step, (B, C, N, h, w): the previous
+            clip's final latents; None for the first clip.
+        scheduler: the run's scheduler (``add_noise``, ``predict_x0``, ``alphas_cumprod``).
+        timesteps: the run's timesteps, (S,), ``timesteps[s]`` is step s's.
     """
     num_frames: int
     num_prompt_frames: int
@@ -55,6 +62,9 @@ class LongVideoContext:
     seed_compatible: bool = False
     prev_initial_noise: Optional[torch.Tensor] = None
     prev_step_latents: Optional[List[Optional[torch.Tensor]]] = field(default=None, repr=False)
+    prev_final_latents: Optional[torch.Tensor] = field(default=None, repr=False)
+    scheduler: Any = field(default=None, repr=False)
+    timesteps: Optional[torch.Tensor] = field(default=None, repr=False)
 
 
 class LongVideoStrategy:
@@ -88,6 +98,17 @@ class LongVideoStrategy:
                     latents: torch.Tensor) -> torch.Tensor:
         """Return the latents (B, C, N, h, w) that step ``step_index`` denoises."""
         return latents
+
+    def denoise(self, ctx: LongVideoContext, clip_index: int, step_index: int,
+                latents: torch.Tensor, denoiser) -> torch.Tensor:
+        """Return the (guided) U-Net output that DDIM step ``step_index`` uses at ``latents``.
+
+        ``denoiser(latents)`` is the default (through the hooks inside this one); a
+        ``DenoiserCall`` also runs the guidance branches on their own (``branches``,
+        ``guide``), e.g. to differentiate the conditional one. Only strategies that override
+        this hook are called here.
+        """
+        return denoiser(latents)
 
     def end_of_clip(self, ctx: LongVideoContext, clip_index: int) -> None:
         """Called after the last step of clip ``clip_index``, before the sampler moves its

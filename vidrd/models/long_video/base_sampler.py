@@ -1,0 +1,346 @@
+"""What every long-video sampler shares: its call, its settings, its output and the guided
+denoiser call.
+
+A long-video sampler is a registered component (``MODELS``) with the call of
+:meth:`LongVideoSampler.sample`: a U-Net, a scheduler, text embeddings (one for every clip, or
+one per clip: a storyline), the latent shape, the length in clips, a seed, and optionally a
+decoder, a sink that receives the video piece by piece, and a step callback. The paper's
+clip-after-clip sampler (:class:`ReuseAndDiffuseSampler`) and the methods that came after it
+(temporal co-denoising, FIFO-Diffusion) all take that call, so ``VidRD.generate``, the tools,
+the web app and the ablation harness take any of them from a config.
+
+Length is counted in clips of ``num_frames`` (N) frames: a sampler without clips makes about
+as many frames as K clips of the paper's sampler, and hands them to the sink in pieces of N.
+"""
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from vidrd.utils.cli import check_value
+
+Embeds = Union[torch.Tensor, Sequence[torch.Tensor]]
+
+#: ``callback(clip_index, step_index, num_clips, num_steps)``, after every denoising step (a
+#: sampler without clips reports itself as one clip of all its steps)
+StepCallback = Callable[[int, int, int, int], None]
+
+#: names accepted for ``autocast_dtype`` (the ``--amp`` values of the tools, and torch's names)
+AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
+                   'fp16': torch.float16, 'float16': torch.float16}
+
+
+@dataclass
+class GeneratedClip:
+    """What a sampler hands to the sink, piece by piece.
+
+    Attributes:
+        index: the piece's index i (the clip of a clip-after-clip sampler).
+        latents: its final latents (B, C, n, h, w): all N frames of a clip, or the next n
+            frames of a sampler without clips.
+        video: the decoded piece (B, 3, F, H, W) from ``decode_fn`` (F = n, or N - M for clips
+            after the first when prompt frames are dropped); None without a ``decode_fn``.
+    """
+    index: int
+    latents: torch.Tensor
+    video: Optional[torch.Tensor]
+
+
+@dataclass
+class LongVideoOutput:
+    """The result when no sink is given: ``video`` (B, 3, total frames, H, W), the pieces
+    concatenated (None without a ``decode_fn``), and ``clip_latents`` (pieces, B, C, n, h, w)."""
+    video: Optional[torch.Tensor]
+    clip_latents: torch.Tensor
+
+
+@dataclass
+class VideoLayout:
+    """How the frames of a long video were made, for metrics that read it.
+
+    Attributes:
+        clip_lengths: frames of each clip (or each N-frame stretch of a video without clips),
+            in order; their sum is the video's length.
+        prompt_frames: prompt frames shown at the start of every clip after the first (they
+            re-render the end of the previous clip; 0 when dropped or for no clips).
+        seams: frame indices t where the step t - 1 -> t crosses a seam of the method (a clip
+            boundary, or where a window of co-denoising begins or ends); None: the clip
+            boundaries.
+    """
+    clip_lengths: List[int]
+    prompt_frames: int = 0
+    seams: Optional[List[int]] = field(default=None)
+
+    @property
+    def num_frames(self) -> int:
+        return sum(self.clip_lengths)
+
+
+def resolve_autocast_dtype(value, owner: str = 'sampler') -> Optional[torch.dtype]:
+    """The torch dtype of an ``autocast_dtype`` setting (None: no autocast)."""
+    if value is None or (isinstance(value, torch.dtype) and value in AUTOCAST_DTYPES.values()):
+        return value
+    if isinstance(value, str) and value in AUTOCAST_DTYPES:
+        return AUTOCAST_DTYPES[value]
+    raise ValueError(f'{owner}: autocast_dtype={value!r} is not one of '
+                     f'{sorted(AUTOCAST_DTYPES)} (or None to run the U-Net in its own dtype)')
+
+
+def check_guidance_scale(scale: float) -> None:
+    check_value(scale >= 1.0, f'guidance_scale must be >= 1 (1 samples without classifier-free '
+                f'guidance; below 1 there is nothing this sampler does differently), got {scale}')
+
+
+def as_tensor(output) -> torch.Tensor:
+    """Our U-Net / scheduler return tensors; diffusers' return ``.sample`` / ``.prev_sample``."""
+    if isinstance(output, torch.Tensor):
+        return output
+    for name in ('prev_sample', 'sample'):
+        if hasattr(output, name):
+            return getattr(output, name)
+    return output[0]
+
+
+@dataclass
+class SamplingRun:
+    """The checked arguments of one ``sample`` call."""
+    cond: List[torch.Tensor]              # (B, L, D) per clip
+    uncond: Optional[List[torch.Tensor]]  # same, when guided
+    guidance_scale: float
+    num_steps: int
+    device: torch.device
+    dtype: torch.dtype
+    generator: Optional[torch.Generator]
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.cond)
+
+    @property
+    def guided(self) -> bool:
+        return self.guidance_scale > 1.0
+
+
+class LongVideoSampler:
+    """Base class of long-video samplers: settings, argument checks and the guided U-Net call.
+
+    Subclasses implement :meth:`sample` (and :meth:`layout` when their video is not N frames
+    per clip) and register themselves in ``MODELS``.
+
+    Args:
+        num_frames: N, frames the U-Net sees at once (a clip, or a window).
+        num_inference_steps: denoising steps of a frame from noise to clean.
+        guidance_scale: classifier-free guidance weight w; guidance (a batched unconditional +
+            conditional U-Net call) is used when w > 1, as in diffusers.
+        progress: show a progress bar.
+        autocast_dtype: run the U-Net calls under ``torch.autocast`` in this dtype (``'bf16'``
+            / ``'fp16'``, or the torch dtype); the noise, guidance and scheduler updates stay in
+            the latents' dtype (fp32), and decoding is not autocast. None: the U-Net's own
+            dtype.
+    """
+
+    #: frames of a clip after the first that re-render the previous clip (0: none)
+    num_prompt_frames: int = 0
+    drop_prompt_frames: bool = False
+
+    def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
+                 guidance_scale: float = 7.5, progress: bool = True, autocast_dtype=None):
+        name = type(self).__name__
+        if num_frames < 1:
+            raise ValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
+        if num_inference_steps < 1:
+            raise ValueError(f'{name}: num_inference_steps must be >= 1, got '
+                             f'{num_inference_steps}')
+        check_guidance_scale(guidance_scale)
+        self.num_frames = num_frames
+        self.num_inference_steps = num_inference_steps
+        self.guidance_scale = float(guidance_scale)
+        self.progress = progress
+        self.autocast_dtype = resolve_autocast_dtype(autocast_dtype, name)
+
+    def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
+               negative_prompt_embeds: Optional[Embeds] = None, *,
+               latent_shape: Tuple[int, int, int], num_clips: Optional[int] = None,
+               seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
+               decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+               sink: Optional[Callable[[GeneratedClip], None]] = None,
+               num_inference_steps: Optional[int] = None,
+               guidance_scale: Optional[float] = None,
+               callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
+        """Sample B long videos of ``num_clips`` clips' length.
+
+        Args:
+            unet: ``unet(sample (B, C, F, h, w), timestep, encoder_hidden_states (B, L, D))
+                -> output (B, C, F, h, w)``; ``timestep`` a scalar, or (B, F) for samplers
+                that give frames their own noise levels.
+            scheduler: a DDIM scheduler (``set_timesteps``, ``timesteps``, ``step``,
+                ``init_noise_sigma``), e.g. ``vidrd.models.schedulers.DDIMScheduler``.
+            prompt_embeds: (B, L, D) for every clip, or a list of one (B, L, D) per clip (a
+                storyline; see ``encode_storyline``).
+            negative_prompt_embeds: the unconditional / negative embeddings, same forms;
+                needed when guidance is on (``encode_prompts`` returns both).
+            latent_shape: (C, h, w) of a latent frame.
+            num_clips: the length in clips (default: the storyline's length).
+            seed / generator: the randomness (a seed makes a new generator).
+            decode_fn: ``latents (B, C, F, h, w) -> video (B, 3, F, H, W)``, e.g. the temporal
+                VAE's ``decode_video``; called once per piece.
+            sink: called with each :class:`GeneratedClip` as soon as it is done; the sampler
+                keeps no reference to it. Without a sink the pieces are collected and returned.
+            num_inference_steps / guidance_scale: override the sampler's settings.
+            callback: called after every denoising step with ``(clip_index, step_index,
+                num_clips, num_steps)``, e.g. to drive a progress bar in a web page.
+
+        Returns:
+            :class:`LongVideoOutput` without a sink, else None.
+        """
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.sample(*args, **kwargs)
+
+    def layout(self, num_clips: int) -> VideoLayout:
+        """The frames a ``num_clips`` call makes: N per clip."""
+        return VideoLayout([self.num_frames] * num_clips)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(N={self.num_frames}, S={self.num_inference_steps}, '
+                f'w={self.guidance_scale}' + self._repr_extra()
+                + (f', autocast_dtype={self.autocast_dtype}' if self.autocast_dtype else '')
+                + ')')
+
+    def _repr_extra(self) -> str:
+        return ''
+
+    # -- argument handling --------------------------------------------------------------------
+    def _prepare(self, unet, prompt_embeds: Embeds, negative_prompt_embeds: Optional[Embeds],
+                 num_clips: Optional[int], seed: Optional[int],
+                 generator: Optional[torch.Generator], num_inference_steps: Optional[int],
+                 guidance_scale: Optional[float]) -> SamplingRun:
+        steps = num_inference_steps or self.num_inference_steps
+        scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
+        check_guidance_scale(scale)
+        check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
+        cond = self._per_clip(prompt_embeds, num_clips, 'prompt_embeds')
+        uncond = None
+        if scale > 1.0:
+            if negative_prompt_embeds is None:
+                raise ValueError(f'guidance_scale={scale} > 1 needs negative_prompt_embeds (the '
+                                 'encoding of "" or of a negative prompt); encode_prompts() '
+                                 'returns both, or set guidance_scale=1 to sample without it')
+            uncond = self._per_clip(negative_prompt_embeds, len(cond), 'negative_prompt_embeds')
+        device, dtype = self._device_dtype(unet, cond[0])
+        return SamplingRun(cond=cond, uncond=uncond, guidance_scale=scale, num_steps=steps,
+                           device=device, dtype=dtype,
+                           generator=self._generator(generator, seed, device))
+
+    @staticmethod
+    def _per_clip(embeds: Embeds, num_clips: Optional[int], name: str) -> List[torch.Tensor]:
+        if isinstance(embeds, torch.Tensor):
+            if embeds.dim() != 3:
+                raise ValueError(f'{name} must be (B, L, D), got shape {tuple(embeds.shape)}')
+            return [embeds] * (1 if num_clips is None else num_clips)
+        embeds = list(embeds)
+        if num_clips is not None and len(embeds) != num_clips:
+            raise ValueError(f'{name} has {len(embeds)} per-clip embeddings (a storyline) but '
+                             f'num_clips={num_clips}')
+        if not embeds:
+            raise ValueError(f'{name} is empty')
+        return embeds
+
+    def _generator(self, generator, seed, device) -> Optional[torch.Generator]:
+        if generator is not None and seed is not None:
+            raise ValueError('pass either seed or generator, not both')
+        if seed is not None:
+            generator = torch.Generator(device=device).manual_seed(int(seed))
+        return generator
+
+    @staticmethod
+    def _device_dtype(unet, embeds: torch.Tensor):
+        params = getattr(unet, 'parameters', None)
+        first = next(iter(params()), None) if callable(params) else None
+        if first is not None:
+            return first.device, first.dtype
+        return embeds.device, embeds.dtype
+
+    # -- the U-Net call -----------------------------------------------------------------------
+    @staticmethod
+    def _text_conditioning(unet, embeds: torch.Tensor):
+        """``embeds``, or the U-Net's precomputed form of them (``precompute_text_conditioning``:
+        cross-attention keys and values of every layer, computed here once per run instead
+        of at every step)."""
+        precompute = getattr(unet, 'precompute_text_conditioning', None)
+        return precompute(embeds) if callable(precompute) else embeds
+
+    @staticmethod
+    def _guidance_embeds(cond, uncond, device, dtype) -> torch.Tensor:
+        """(2B, L, D) = [uncond; cond] for a guided call, or (B, L, D)."""
+        embeds = cond if uncond is None else torch.cat([uncond, cond])
+        return embeds.to(device=device, dtype=dtype)
+
+    def _conditioning(self, unet, run: SamplingRun, cond: torch.Tensor,
+                      uncond: Optional[torch.Tensor]):
+        """The U-Net's text conditioning of one guided (or unguided) call, made once."""
+        with self._autocast(run.device):
+            return self._text_conditioning(unet, self._guidance_embeds(
+                cond, uncond if run.guided else None, run.device, run.dtype))
+
+    def _batched_conditioning(self, unet, run: SamplingRun, owners: tuple, cache: dict,
+                              max_entries: int = 8):
+        """The conditioning of a batch of windows, window w taking the prompt of clip
+        ``owners[w]`` (its B videos each), made once per distinct ``owners`` and kept in
+        ``cache`` (at most ``max_entries``, oldest dropped: windows move on through a
+        storyline and never come back)."""
+        if owners not in cache:
+            cond = torch.cat([run.cond[c] for c in owners])
+            uncond = torch.cat([run.uncond[c] for c in owners]) if run.guided else None
+            while len(cache) >= max_entries:
+                cache.pop(next(iter(cache)))
+            cache[owners] = self._conditioning(unet, run, cond, uncond)
+        return cache[owners]
+
+    def _autocast(self, device):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(device).type, dtype=self.autocast_dtype)
+
+    @staticmethod
+    def _guided_eps(unet, latents: torch.Tensor, t, embeds, scale: float) -> torch.Tensor:
+        """Classifier-free guidance: out_u + w (out_c - out_u), one batched U-Net call.
+
+        ``embeds``: (2B, L, D) [uncond; cond] (or its precomputed text conditioning); ``t`` a
+        scalar timestep, or (B, F) per frame."""
+        # .to: under autocast the U-Net returns its lower precision; guidance and the scheduler
+        # update run in the latents'
+        if scale <= 1.0:
+            return as_tensor(unet(latents, t, embeds)).to(latents.dtype)
+        if torch.is_tensor(t) and t.ndim == 2:
+            t = torch.cat([t, t])
+        eps = as_tensor(unet(torch.cat([latents, latents]), t, embeds)).to(latents.dtype)
+        eps_uncond, eps_cond = eps.chunk(2)
+        return eps_uncond + scale * (eps_cond - eps_uncond)
+
+    def _guided_output(self, unet, latents: torch.Tensor, t, embeds, run: SamplingRun
+                       ) -> torch.Tensor:
+        """The guided U-Net output at ``latents`` under the sampler's autocast."""
+        with self._autocast(run.device):
+            return self._guided_eps(unet, latents, t, embeds, run.guidance_scale)
+
+
+def collect_or_sink(sink: Optional[Callable[[GeneratedClip], None]]):
+    """``(sink, finish)``: the given sink, or one that collects the pieces; ``finish()``
+    returns the :class:`LongVideoOutput` of what was collected (None with a given sink)."""
+    if sink is not None:
+        return sink, lambda: None
+    videos: List[torch.Tensor] = []
+    latents: List[torch.Tensor] = []
+
+    def collect(clip: GeneratedClip) -> None:
+        latents.append(clip.latents)
+        if clip.video is not None:
+            videos.append(clip.video)
+
+    def finish() -> LongVideoOutput:
+        return LongVideoOutput(video=torch.cat(videos, dim=2) if videos else None,
+                               clip_latents=torch.stack(latents))
+    return collect, finish
