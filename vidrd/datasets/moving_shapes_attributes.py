@@ -26,7 +26,7 @@ Videos are torch tensors (3, F, H, W) in [-1, 1] (as the model generates them) o
 (F, H, W, 3), uint8 or float in [0, 1].
 """
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -113,6 +113,43 @@ def foreground_masks(video, background: Optional[Sequence[float]] = None,
     peak = distance.max(axis=(1, 2), keepdims=True)
     masks = distance > np.maximum(threshold, relative * peak)
     return np.stack([_largest_blob(mask) for mask in masks])
+
+
+def torus_blob_sizes(mask: np.ndarray) -> List[int]:
+    """Pixel counts of the connected blobs of a boolean (H, W) mask on the torus of the frame
+    (a blob crossing an edge is one blob), largest first."""
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return []
+    parent = list(range(count + 1))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for first, last in ((labels[0], labels[-1]), (labels[:, 0], labels[:, -1])):
+        for a, b in zip(first, last):
+            if a and b:
+                parent[root(a)] = root(b)
+    sizes: Dict[int, int] = {}
+    for label, size in zip(range(1, count + 1),
+                           ndimage.sum(mask, labels, index=np.arange(1, count + 1))):
+        sizes[root(label)] = sizes.get(root(label), 0) + int(size)
+    return sorted(sizes.values(), reverse=True)
+
+
+def blob_counts(video, background: Optional[Sequence[float]] = None, threshold: float = 0.25,
+                min_area: int = 4) -> np.ndarray:
+    """(F,) number of blobs of at least ``min_area`` pixels differing from the background by
+    more than ``threshold`` in each frame (on the torus): 1 for a clean frame, 0 for a frame
+    without a shape, 2 or more where a sampler left copies of the shape (ghosting)."""
+    frames = video_to_frames(video)
+    bg = estimate_background(frames) if background is None else np.asarray(background, float)
+    masks = np.linalg.norm(frames - bg, axis=-1) > threshold
+    return np.array([sum(size >= min_area for size in torus_blob_sizes(mask))
+                     for mask in masks])
 
 
 def _hue_saturation(rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

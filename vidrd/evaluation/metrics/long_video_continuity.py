@@ -21,14 +21,22 @@ centroid in every frame (on the torus of the frame, so a shape crossing an edge 
   ping-pong of a clip replaying the previous one backwards).
 - **Backward steps**: the share of frame-to-frame steps that move against the named direction
   by more than half a median step (prompt frames replayed backwards, jumps back).
+- **Largest step ratio**: the largest frame-to-frame step anywhere in a video over its median
+  step within clips: a jump the seams do not catch still shows here.
+- **Shapes per frame**: blobs of the shape's size on the torus in every frame; the share of
+  frames with exactly one, and the frames with none or with copies (ghosting, where windows
+  of a co-denoising sampler disagree and their mean shows two faint shapes).
 
 A video's layout is given per sample as ``clip_lengths`` (frames each clip contributes to the
 video: all N, or N - M after the first when the repeated prompt frames are dropped) and
 ``prompt_frames`` (prompt frames shown at the start of each later clip: M, or 0 when dropped),
-or by the metric's ``num_frames`` / ``num_prompt_frames`` / ``drop_prompt_frames``.
+or by the metric's ``num_frames`` / ``num_prompt_frames`` / ``drop_prompt_frames``. A video
+made without clips (co-denoising, FIFO-Diffusion) is read in stretches of N frames
+(``clip_lengths``) and its ``seams`` (the frames where windows begin and end) take the place
+of the clip boundaries (see ``LongVideoSampler.layout``).
 """
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -50,34 +58,52 @@ def clip_lengths_of(num_clips: int, num_frames: int, num_prompt_frames: int = 0,
     return [num_frames] + [later] * (num_clips - 1)
 
 
+Attribute = Union[None, str, Sequence[Optional[str]]]
+
+
+def _per_clip(value: Attribute, clips: int, name: str) -> List[Optional[str]]:
+    if value is None or isinstance(value, str):
+        return [value] * clips
+    value = list(value)
+    if len(value) != clips:
+        raise ValueError(f'{name}: {len(value)} values (a storyline) for {clips} clips')
+    return value
+
+
 def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 0,
-                       color: Optional[str] = None,
-                       direction: Optional[str] = None, threshold: float = 0.25,
-                       min_motion: float = 1.0, repeat_steps: float = 1.0) -> Dict:
+                       color: Attribute = None, direction: Attribute = None,
+                       threshold: float = 0.25, min_motion: float = 1.0,
+                       repeat_steps: float = 1.0, seams: Optional[Sequence[int]] = None,
+                       min_blob_area: int = 4) -> Dict:
     """Path measurements of one long video.
 
     Args:
         video: (3, T, H, W) tensor in [-1, 1] or (T, H, W, 3) array (see
             ``moving_shapes_attributes.video_to_frames``), T = ``sum(clip_lengths)``.
-        clip_lengths: frames of each clip in the video, in order.
+        clip_lengths: frames of each clip in the video (or of each N-frame stretch of a video
+            made without clips), in order.
         prompt_frames: prompt frames shown at the start of every clip after the first (M when
             the video keeps them, 0 when they were dropped).
         color / direction: what the prompt names (for the per-clip accuracy and the backward
-            steps); None to skip.
+            steps), or one per clip (a storyline); None to skip.
         threshold / min_motion: foreground threshold and smallest displacement counted as
             motion (``measure_attributes``).
         repeat_steps: a clip repeats the previous one when the mean distance between their
             aligned centroids is at most this many median within-clip steps.
+        seams: frames t whose step t - 1 -> t crosses a seam of the sampler, measured instead
+            of the clip boundaries (co-denoising's window edges); None: the clip boundaries.
+        min_blob_area: smallest blob, in pixels, counted as a shape.
 
     Returns:
-        dict with ``boundary_jumps`` (px, one per boundary), ``within_steps`` (px),
-        ``clip_directions``, ``clip_colors``, ``direction_correct`` / ``color_correct`` (per
-        clip, None without a prompt attribute), ``repeats`` and ``reversals`` (per boundary),
-        ``backward_steps`` and ``steps`` (counts).
+        dict with ``boundary_jumps`` (px, one per boundary or seam), ``within_steps`` (px),
+        ``median_step``, ``largest_step_ratio``, ``clip_directions``, ``clip_colors``,
+        ``direction_correct`` / ``color_correct`` (per clip, None without a prompt
+        attribute), ``repeats`` and ``reversals`` (per boundary), ``backward_steps`` and
+        ``steps`` (counts), ``shapes_per_frame``.
     """
     from vidrd.datasets.moving_shapes_attributes import (
-        foreground_masks, measure_color, measure_direction, shape_centroids, video_to_frames,
-        wrapped_difference)
+        blob_counts, estimate_background, foreground_masks, measure_color, measure_direction,
+        shape_centroids, video_to_frames, wrapped_difference)
     frames = video_to_frames(video)
     clip_lengths = [int(n) for n in clip_lengths]
     if sum(clip_lengths) != len(frames) or min(clip_lengths) < 1:
@@ -86,7 +112,12 @@ def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 
     if not 0 <= prompt_frames < min(clip_lengths[1:], default=prompt_frames + 1):
         raise ValueError(f'prompt_frames={prompt_frames} must leave a new frame in every clip '
                          f'after the first (clip_lengths {clip_lengths})')
-    masks = foreground_masks(frames, threshold=threshold)
+    if seams is not None and not all(0 < int(t) < len(frames) for t in seams):
+        raise ValueError(f'seams {list(seams)} must be frames in (0, {len(frames)})')
+    colors = _per_clip(color, len(clip_lengths), 'color')
+    directions = _per_clip(direction, len(clip_lengths), 'direction')
+    background = estimate_background(frames)
+    masks = foreground_masks(frames, background, threshold=threshold)
     height, width = masks.shape[1:]
     centres = shape_centroids(masks)
     steps = np.stack([wrapped_difference(np.diff(centres[:, 0]), width),
@@ -95,7 +126,10 @@ def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 
     starts = np.cumsum([0] + clip_lengths)
     # step t: frame t -> t + 1; a boundary runs from the last frame before a clip to its
     # first new frame
-    transitions = [list(range(b - 1, b + prompt_frames)) for b in starts[1:-1]]
+    if seams is None:
+        transitions = [list(range(b - 1, b + prompt_frames)) for b in starts[1:-1]]
+    else:
+        transitions = [[int(t) - 1] for t in sorted(seams)]
     crossing = {t for window in transitions for t in window}
     within = [d for t, d in enumerate(distances) if t not in crossing and not np.isnan(d)]
     median_step = float(np.median(within)) if within else float('nan')
@@ -118,20 +152,28 @@ def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 
         gap = gap[~np.isnan(gap)]
         repeats.append(bool(len(gap)) and float(gap.mean()) <= repeat_steps * median_step)
 
+    # step t (frame t -> t + 1) is judged by the direction named for the clip of frame t + 1
     backward = 0
-    if direction in DIRECTION_VECTORS:
-        along = steps @ np.asarray(DIRECTION_VECTORS[direction])
-        backward = int(np.sum(along[~np.isnan(along)] < -0.5 * median_step))
+    for clip, named in zip(clips, directions):
+        if named in DIRECTION_VECTORS:
+            along = steps[max(clip.start - 1, 0):clip.stop - 1] @ np.asarray(
+                DIRECTION_VECTORS[named])
+            backward += int(np.sum(along[~np.isnan(along)] < -0.5 * median_step))
+    found = distances[~np.isnan(distances)]
+    largest = float(found.max()) / median_step if len(found) and median_step > 0 else float('nan')
     return dict(
         boundary_jumps=jumps,
         within_steps=[float(d) for d in within], median_step=median_step,
+        largest_step_ratio=largest,
         clip_directions=clip_directions, clip_colors=clip_colors,
-        direction_correct=None if direction is None else [d == direction
-                                                          for d in clip_directions],
-        color_correct=None if color is None else [c == color for c in clip_colors],
+        direction_correct=None if direction is None else [
+            d == named for d, named in zip(clip_directions, directions)],
+        color_correct=None if color is None else [
+            c == named for c, named in zip(clip_colors, colors)],
         repeats=repeats,
         reversals=[OPPOSITE.get(a) == b for a, b in zip(clip_directions, clip_directions[1:])],
-        backward_steps=backward, steps=int(np.sum(~np.isnan(distances))))
+        backward_steps=backward, steps=int(np.sum(~np.isnan(distances))),
+        shapes_per_frame=blob_counts(frames, background, threshold, min_blob_area).tolist())
 
 
 def summarize_continuity(results: Sequence[Dict]) -> Dict[str, float]:
@@ -149,6 +191,17 @@ def summarize_continuity(results: Sequence[Dict]) -> Dict[str, float]:
         backward_step_fraction=sum(r['backward_steps'] for r in results) /
         max(1, sum(r['steps'] for r in results)),
         videos=len(results))
+    largest = [r['largest_step_ratio'] for r in results
+               if not np.isnan(r.get('largest_step_ratio', float('nan')))]
+    if largest:
+        summary.update(largest_step_ratio=float(np.mean(largest)),
+                       largest_step_ratio_max=float(np.max(largest)))
+    shapes = [n for r in results for n in r.get('shapes_per_frame', ())]
+    if shapes:
+        shapes = np.asarray(shapes)
+        summary.update(one_shape_fraction=float(np.mean(shapes == 1)),
+                       frames_without_shape=int(np.sum(shapes == 0)),
+                       frames_with_copies=int(np.sum(shapes > 1)))
     for key, name in (('direction_correct', 'direction'), ('color_correct', 'color')):
         per_clip = [r[key] for r in results if r[key] is not None]
         if not per_clip:
@@ -166,16 +219,17 @@ class LongVideoContinuity(BaseMetric):
     direction / colour accuracy, repeated clips (see the module docstring).
 
     Each data sample has ``video`` ((3, T, H, W) in [-1, 1]), ``caption`` (or ``captions``,
-    one per clip: a storyline; the first clip's is used for colour and direction) and
-    optionally ``clip_lengths`` and ``prompt_frames``; without them, the layout comes from
-    ``num_frames`` (N),
-    ``num_prompt_frames`` (M) and ``drop_prompt_frames``, and T must be a whole number of clips.
+    one per clip: a storyline, each clip scored against its own) and optionally
+    ``clip_lengths``, ``prompt_frames`` and ``seams`` (a ``VideoLayout`` of the sampler);
+    without them, the layout comes from ``num_frames`` (N), ``num_prompt_frames`` (M) and
+    ``drop_prompt_frames``, and T must be a whole number of clips.
 
     Args:
         num_frames / num_prompt_frames / drop_prompt_frames: the sampler's N, M and whether it
             dropped the repeated prompt frames, for samples without ``clip_lengths``.
         caption_pattern: regex with named groups ``color`` and ``direction``.
-        threshold / min_motion / repeat_steps: see :func:`measure_continuity`.
+        threshold / min_motion / repeat_steps / min_blob_area: see
+            :func:`measure_continuity`.
     """
     default_prefix = 'long_video'
 
@@ -183,12 +237,14 @@ class LongVideoContinuity(BaseMetric):
                  drop_prompt_frames: bool = False,
                  caption_pattern: str = r'^a (?P<color>\w+) \w+ moving (?P<direction>\w+)$',
                  threshold: float = 0.25, min_motion: float = 1.0, repeat_steps: float = 1.0,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+                 min_blob_area: int = 4, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_frames, self.num_prompt_frames = num_frames, num_prompt_frames
         self.drop_prompt_frames = drop_prompt_frames
         self.pattern = re.compile(caption_pattern)
-        self.kwargs = dict(threshold=threshold, min_motion=min_motion, repeat_steps=repeat_steps)
+        self.kwargs = dict(threshold=threshold, min_motion=min_motion, repeat_steps=repeat_steps,
+                           min_blob_area=min_blob_area)
 
     def _layout(self, sample, total: int):
         """(clip_lengths, prompt frames shown) of a sample's video."""
@@ -211,15 +267,25 @@ class LongVideoContinuity(BaseMetric):
         from vidrd.datasets.moving_shapes_attributes import video_to_frames
         for sample in data_samples:
             video = get_field(sample, 'video')
-            caption = get_field(sample, 'caption') or (get_field(sample, 'captions') or [''])[0]
-            match = self.pattern.match(caption or '')
-            if match is None:
-                raise ValueError(f'LongVideoContinuity: caption {caption!r} does not match '
-                                 f'caption_pattern {self.pattern.pattern!r}')
             lengths, prompt_frames = self._layout(sample, len(video_to_frames(video)))
+            captions = get_field(sample, 'captions')
+            if captions is None or get_field(sample, 'caption'):
+                captions = [get_field(sample, 'caption')] * len(lengths)
+            elif len(captions) != len(lengths):
+                raise ValueError(f'LongVideoContinuity: {len(captions)} captions (a storyline) '
+                                 f'for a video of {len(lengths)} clips')
+            matches = [self._match(caption) for caption in captions]
             self.results.append(measure_continuity(
-                video, lengths, prompt_frames, color=match.group('color'),
-                direction=match.group('direction'), **self.kwargs))
+                video, lengths, prompt_frames, color=[m.group('color') for m in matches],
+                direction=[m.group('direction') for m in matches],
+                seams=get_field(sample, 'seams'), **self.kwargs))
+
+    def _match(self, caption: Optional[str]):
+        match = self.pattern.match(caption or '')
+        if match is None:
+            raise ValueError(f'LongVideoContinuity: caption {caption!r} does not match '
+                             f'caption_pattern {self.pattern.pattern!r}')
+        return match
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:
         return summarize_continuity(results)
