@@ -58,6 +58,13 @@ class VidRD(BaseModel):
         frozen_dtype: keep the frozen VAE and text encoder in this dtype (``'bfloat16'`` /
             ``'float16'``; None: as loaded, float32) to save memory; their outputs are cast back
             to float32, so only the frozen parts' arithmetic changes.
+        per_frame_noise: training for continuation (Diffusion Forcing, Chen et al. 2024): with
+            ``dict(probability=p, min_timestep=t_min)`` a training video is, with probability
+            p, noised with an independent timestep per frame instead of one per video, each at
+            least ``t_min`` (a noise floor: frames given almost clean would teach the model to
+            copy a clean neighbour instead of following it). The U-Net then learns to denoise
+            frames next to frames of other noise levels, what FIFO-Diffusion's queue and
+            replacement sampling show it. None (default): the paper's training, unchanged.
 
     Cached inputs: ``inputs`` may be ``dict(latent_moments=(B, 2C, F, h, w),
     text_embedding=(B, L, D))`` from a latent cache (``tools/cache_latents.py``) instead of
@@ -75,6 +82,7 @@ class VidRD(BaseModel):
                  num_frames: int = 16, resolution: Sequence[int] = (256, 256),
                  negative_prompt: str = '', seed: int = 0,
                  frozen_dtype: Optional[str] = None,
+                 per_frame_noise: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         # built from our registry: outside a Runner mmengine would look in its own scope
         super().__init__(data_preprocessor=build_module(
@@ -112,6 +120,7 @@ class VidRD(BaseModel):
         self.negative_prompt = negative_prompt
         self.seed = seed
         self.trainable = tuple(trainable)
+        self.per_frame_noise = self._check_per_frame_noise(per_frame_noise)
         self._freeze()
         if frozen_dtype is not None:
             dtype = getattr(torch, frozen_dtype) if isinstance(frozen_dtype, str) else frozen_dtype
@@ -119,6 +128,37 @@ class VidRD(BaseModel):
                 raise ValueError(f'frozen_dtype={frozen_dtype!r}: use float32, bfloat16 or float16')
             self.vae.to(dtype)
             self.text_encoder.to(dtype)
+
+    def _check_per_frame_noise(self, cfg: Optional[dict]) -> Optional[dict]:
+        if cfg is None:
+            return None
+        cfg = dict(cfg)
+        unknown = set(cfg) - {'probability', 'min_timestep'}
+        check_value(not unknown and 'probability' in cfg,
+                    f'VidRD: per_frame_noise takes probability and min_timestep, got {cfg}')
+        p, floor = float(cfg['probability']), int(cfg.get('min_timestep', 0))
+        steps = self.noise_schedule.num_train_timesteps
+        check_value(0.0 <= p <= 1.0, f'VidRD: per_frame_noise.probability must be in [0, 1], '
+                    f'got {p}')
+        check_value(0 <= floor < steps, f'VidRD: per_frame_noise.min_timestep must be in '
+                    f'[0, {steps}), got {floor}')
+        return dict(probability=p, min_timestep=floor)
+
+    def _training_timesteps(self, generators: List[torch.Generator], num_frames: int,
+                            device) -> torch.Tensor:
+        """One timestep per video (B,), or with ``per_frame_noise`` a (B, F) table in which
+        the drawn videos have one timestep per frame."""
+        t = torch.cat([self.noise_schedule.sample_timesteps(1, generator=g) for g in generators])
+        if self.per_frame_noise is None:
+            return t.to(device)
+        rows = []
+        for g, t_video in zip(generators, t):
+            if torch.rand(1, generator=g).item() < self.per_frame_noise['probability']:
+                frames = self.noise_schedule.sample_timesteps(num_frames, generator=g)
+                rows.append(frames.clamp(min=self.per_frame_noise['min_timestep']))
+            else:
+                rows.append(t_video.repeat(num_frames))
+        return torch.stack(rows).to(device)
 
     # ------------------------------------------------------------------ trainable subset
     def _freeze(self) -> None:
@@ -220,8 +260,7 @@ class VidRD(BaseModel):
             context = self.encode_text(captions)
         noise = torch.stack([torch.randn(latents.shape[1:], generator=g) for g in generators])
         noise = noise.to(latents)
-        t = torch.cat([self.noise_schedule.sample_timesteps(1, generator=g) for g in generators])
-        t = t.to(latents.device)
+        t = self._training_timesteps(generators, latents.shape[2], latents.device)
         noisy = self.noise_schedule.add_noise(latents, noise, t)
         prediction = self.unet(noisy, t, context)
         target = self.noise_schedule.training_target(latents, noise, t)
