@@ -158,3 +158,35 @@ def check_strategy_invariants(model, num_clips: int = 3, alpha: float = 1.0,
                 assert copied == (s < (m - j) * (steps / m) * beta), (i, s, j)
     assert torch.isfinite(video).all()
     return video
+
+
+def check_per_frame_timesteps(unet: torch.nn.Module, channels: int, text_dim: int,
+                              frames: int = 3, size: int = 8) -> None:
+    """The per-frame timestep contract every registered U-Net keeps (``unet`` is changed:
+    zeroed temporal layers, float64):
+
+    - (B, F) timesteps whose frames share one value give the scalar / (B,) call bit for bit;
+    - with every temporal parameter zeroed (so the temporal layers are the identity; the U-Net
+      must have per-frame norms and no frame-position embedding), frame f of a call with
+      timesteps (B, F) equals frame f of a call at t_f alone. In float64: in float32 two
+      equivalent calls of the released model's tiny checkpoint (F frames or one) already differ
+      by up to 7e-4.
+    """
+    from vidrd.models.unets import is_temporal_key
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, channels, frames, size, size, generator=g)
+    text = torch.randn(2, 5, text_dim, generator=g)
+    with torch.no_grad():
+        for t in (torch.tensor(500), torch.tensor([10, 700])):
+            per_frame = t.reshape(-1, 1).expand(2, frames)
+            assert torch.equal(unet(x, t, text), unet(x, per_frame, text))
+        for name, p in unet.named_parameters():
+            if is_temporal_key(name):
+                p.zero_()
+        unet, x, text = unet.double(), x.double(), text.double()
+        steps = torch.tensor([[10, 400, 900][:frames], [999, 0, 250][:frames]])
+        out = unet(x, steps, text)
+        for f in range(frames):
+            alone = unet(x, steps[:, f], text)[:, :, f]
+            torch.testing.assert_close(out[:, :, f], alone, atol=1e-9, rtol=1e-9)
+        assert (out[:, :, 0] - unet(x, steps[:, 1], text)[:, :, 0]).abs().max() > 1e-3

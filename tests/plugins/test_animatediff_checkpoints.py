@@ -163,3 +163,9 @@ def test_loads_and_runs_without_diffusers(folder, plugins_on_path, monkeypatch, 
         unet = _unet(folder, source, motion_module_config=config)
         with torch.no_grad():
             assert unet(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32)).shape[2] == 2
+
+
+def test_per_frame_timesteps(folder, plugins_on_path):
+    from tiny_backbones import check_per_frame_timesteps
+    unet = _unet(folder, osp.join(folder, 'motion_adapter'))
+    check_per_frame_timesteps(unet, channels=4, text_dim=32)

@@ -92,3 +92,26 @@ def test_api_and_errors(scheduler_config, tmp_path):
         prediction_type='epsilon', timestep_spacing='trailing')))
     with pytest.raises(ValueError, match="timestep_spacing='trailing'"):
         DDIMScheduler.from_config_file(str(folder))
+
+
+@pytest.mark.parametrize('eta', [0.0, 0.8])
+def test_per_frame_steps(eta):
+    """A (B, F) timestep steps frame f from t_f to t_f - k: all-equal frames give the scalar
+    step bit for bit; distinct ones give what a scalar step of that frame alone gives (the
+    grid's first step lands past the table's end on alpha_bar_0, as the scalar step does)."""
+    scheduler = DDIMScheduler(clip_sample=True, prediction_type='sample')
+    timesteps = scheduler.set_timesteps(5)  # 801, 601, 401, 201, 1
+    g = torch.Generator().manual_seed(0)
+    x, out = torch.randn(2, 3, 4, 2, 2, generator=g), 2 * torch.randn(2, 3, 4, 2, 2, generator=g)
+    noise = torch.randn(x.shape, generator=g)
+    same = torch.full((2, 4), int(timesteps[1]))
+    assert torch.equal(scheduler.step(out, same, x, eta=eta, variance_noise=noise),
+                       scheduler.step(out, int(timesteps[1]), x, eta=eta, variance_noise=noise))
+    per_frame = torch.stack([timesteps[[0, 1, 3, 4]], timesteps[[4, 2, 2, 0]]])
+    stepped = scheduler.step(out, per_frame, x, eta=eta, variance_noise=noise)
+    for i in range(2):
+        for j in range(4):
+            alone = scheduler.step(out[i:i + 1, :, j:j + 1], int(per_frame[i, j]),
+                                   x[i:i + 1, :, j:j + 1], eta=eta,
+                                   variance_noise=noise[i:i + 1, :, j:j + 1])
+            torch.testing.assert_close(stepped[i:i + 1, :, j:j + 1], alone, atol=1e-6, rtol=0)

@@ -105,3 +105,35 @@ def test_config_file(reference_dir, tmp_path):
         DDPMNoiseSchedule(prediction_type='x0')
     with pytest.raises(ValueError, match='beta_schedule'):
         DDPMNoiseSchedule(beta_schedule='quadratic')
+
+
+def test_per_frame_timesteps_noise_each_frame_at_its_own_level():
+    schedule = DDPMNoiseSchedule()
+    x0, noise = _video_batch(3)  # (B, C, F, H, W)
+    b, _, f = x0.shape[:3]
+    t = torch.randint(0, 1000, (b, f), generator=torch.Generator().manual_seed(0))
+    noisy = schedule.add_noise(x0, noise, t)
+    for i in range(b):
+        for j in range(f):
+            alone = schedule.add_noise(x0[i:i + 1, :, j:j + 1], noise[i:i + 1, :, j:j + 1],
+                                       int(t[i, j]))
+            assert torch.equal(noisy[i:i + 1, :, j:j + 1], alone)
+    shared = torch.full((b, f), 250)
+    assert torch.equal(schedule.add_noise(x0, noise, shared), schedule.add_noise(x0, noise, 250))
+    assert torch.equal(schedule.add_noise(x0, noise, t[:1]),  # (1, F) broadcasts
+                       schedule.add_noise(x0, noise, t[:1].expand(b, f)))
+    with pytest.raises(ValueError, match='per-frame timesteps'):
+        schedule.add_noise(x0, noise, t[:, :2])
+    with pytest.raises(ValueError, match='outside'):
+        schedule.add_noise(x0, noise, t + 1000)
+
+
+@pytest.mark.parametrize('prediction_type', ['epsilon', 'v_prediction', 'sample'])
+def test_output_from_x0_inverts_predict_x0(prediction_type):
+    schedule = DDPMNoiseSchedule(prediction_type=prediction_type)
+    x0, noise = _video_batch(4)
+    t = torch.tensor([30, 600, 900])
+    x_t = schedule.add_noise(x0, noise, t)
+    output = schedule.output_from_x0(x0, x_t, t)
+    assert torch.allclose(output, schedule.training_target(x0, noise, t), atol=1e-4)
+    assert torch.allclose(schedule.predict_x0(output, x_t, t), x0, atol=1e-4)
