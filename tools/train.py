@@ -3,6 +3,7 @@ import argparse
 
 from vidrd.apis.run_config import DictAction, build_runner, check_paths, load_config
 from vidrd.utils.cli import run_cli
+from vidrd.utils.precision import precision_names
 
 
 def parse_args():
@@ -12,8 +13,9 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or from the latest checkpoint of the work dir '
                              'when no path is given')
-    parser.add_argument('--amp', nargs='?', const='bf16', default=None, choices=['bf16', 'fp16'],
-                        help='mixed precision (bf16 by default; fp16 on a GPU only)')
+    parser.add_argument('--amp', nargs='?', const='bf16', default=None, metavar='PRECISION',
+                        help=f'mixed precision, one of {precision_names()} (bf16 without a '
+                             'value; fp16 on a GPU only; fp32: none)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. model.caption_dropout=0.2')
     parser.add_argument('--strategy',

@@ -6,6 +6,8 @@ from typing import Iterator, List, Optional, Tuple
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
 
+from vidrd.utils.precision import precision_names, resolve_autocast, short_name, torch_name
+
 #: config keys whose string values are local files or folders the run needs
 PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
              'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
@@ -103,7 +105,10 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
 
     ``strategy``: a file of ``configs/_base_/strategies`` by name (``fsdp2``, ``fsdp``,
     ``deepspeed_zero2``) or a path, merged over the config (FlexibleRunner + its strategy).
+    ``amp``: a precision name (``vidrd.utils.precision``); ``fp32`` leaves the optimiser wrapper
+    as configured.
     """
+    dtype = torch_name(amp, '--amp') if amp else None
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -118,8 +123,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
-    if amp:
-        dtype = {'bf16': 'bfloat16', 'fp16': 'float16'}.get(amp, amp)
+    if dtype is not None and dtype != 'float32':  # fp32: full precision, the config as it is
         wrapper = cfg.optim_wrapper
         if torch.cuda.is_available():
             wrapper.type = 'AmpOptimWrapper'
@@ -139,18 +143,23 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
 
 
 def add_sampling_amp_argument(parser) -> None:
-    """``--amp [bf16|fp16]`` of the tools that sample (test, generate, app)."""
-    parser.add_argument('--amp', nargs='?', const='bf16', default=None, choices=['bf16', 'fp16'],
+    """``--amp [PRECISION]`` of the tools that sample (test, generate, app); the value is checked
+    by :func:`with_sampling_amp` (one line naming it and the accepted names)."""
+    parser.add_argument('--amp', nargs='?', const='bf16', default=None, metavar='PRECISION',
                         help='sample with the U-Net under autocast in this precision (bf16 '
-                             'without a value): faster on GPUs and on CPUs with AMX, slower on '
-                             'CPUs without it')
+                             f'without a value; one of {precision_names()}; fp32: no '
+                             'autocast): faster on GPUs and on CPUs with AMX, slower on CPUs '
+                             'without it')
 
 
 def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Optional[dict]:
-    """``cfg_options`` plus the sampler's ``autocast_dtype`` for ``--amp`` (unchanged without)."""
+    """``cfg_options`` plus the sampler's ``autocast_dtype`` for ``--amp`` (unchanged without;
+    ``fp32`` switches a configured autocast off)."""
     if not amp:
         return cfg_options
-    return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': amp})
+    dtype = resolve_autocast(amp, '--amp')
+    value = short_name(dtype) if dtype is not None else None
+    return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': value})
 
 
 def init_cpu_distributed(cfg: Config) -> None:

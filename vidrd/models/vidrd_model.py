@@ -12,6 +12,7 @@ from torch import nn
 from vidrd.registry import DIFFUSION_SCHEDULERS, MODELS
 from vidrd.utils.cli import check_value
 from vidrd.utils.logging import get_logger
+from vidrd.utils.precision import resolve_autocast, resolve_precision
 
 from .builder import build_module
 from .long_video.prompt_encoding import encode_prompts
@@ -55,9 +56,10 @@ class VidRD(BaseModel):
             batch carries no video to copy the size from.
         negative_prompt: the unconditional prompt of classifier-free guidance.
         seed: base seed of generation; sample k of a batch uses ``seed + index``.
-        frozen_dtype: keep the frozen VAE and text encoder in this dtype (``'bfloat16'`` /
-            ``'float16'``; None: as loaded, float32) to save memory; their outputs are cast back
-            to float32, so only the frozen parts' arithmetic changes.
+        frozen_dtype: keep the frozen VAE and text encoder in this precision (``'bf16'`` /
+            ``'fp16'`` / ``'fp32'``, torch's names or dtypes: ``vidrd.utils.precision``; None:
+            as loaded, float32) to save memory; their outputs are cast back to float32, so only
+            the frozen parts' arithmetic changes.
         per_frame_noise: training for continuation (Diffusion Forcing, Chen et al. 2024): with
             ``dict(probability=p, min_timestep=t_min)`` a training video is, with probability
             p, noised with an independent timestep per frame instead of one per video, each at
@@ -84,6 +86,10 @@ class VidRD(BaseModel):
                  frozen_dtype: Optional[str] = None,
                  per_frame_noise: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
+        # precisions checked before the components load (seconds to minutes at SD-2.1 size)
+        frozen_dtype = resolve_precision(frozen_dtype, 'VidRD: frozen_dtype')
+        resolve_autocast(dict(long_video_sampler or {}).get('autocast_dtype'),
+                         'VidRD: long_video_sampler.autocast_dtype')
         # built from our registry: outside a Runner mmengine would look in its own scope
         super().__init__(data_preprocessor=build_module(
             data_preprocessor or dict(type='VideoDataPreprocessor')), init_cfg=init_cfg)
@@ -123,11 +129,8 @@ class VidRD(BaseModel):
         self.per_frame_noise = self._check_per_frame_noise(per_frame_noise)
         self._freeze()
         if frozen_dtype is not None:
-            dtype = getattr(torch, frozen_dtype) if isinstance(frozen_dtype, str) else frozen_dtype
-            if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-                raise ValueError(f'frozen_dtype={frozen_dtype!r}: use float32, bfloat16 or float16')
-            self.vae.to(dtype)
-            self.text_encoder.to(dtype)
+            self.vae.to(frozen_dtype)
+            self.text_encoder.to(frozen_dtype)
 
     def _check_per_frame_noise(self, cfg: Optional[dict]) -> Optional[dict]:
         if cfg is None:

@@ -78,13 +78,12 @@ class VideoLayout:
 
 
 def resolve_autocast_dtype(value, owner: str = 'sampler') -> Optional[torch.dtype]:
-    """The torch dtype of an ``autocast_dtype`` setting (None: no autocast)."""
-    if value is None or (isinstance(value, torch.dtype) and value in AUTOCAST_DTYPES.values()):
-        return value
-    if isinstance(value, str) and value in AUTOCAST_DTYPES:
-        return AUTOCAST_DTYPES[value]
-    raise ValueError(f'{owner}: autocast_dtype={value!r} is not one of '
-                     f'{sorted(AUTOCAST_DTYPES)} (or None to run the U-Net in its own dtype)')
+    """The torch dtype of an ``autocast_dtype`` setting (None, ``'fp32'``: no autocast).
+
+    The names are those of every precision setting (``vidrd.utils.precision``).
+    """
+    from vidrd.utils.precision import resolve_autocast
+    return resolve_autocast(value, f'{owner}: autocast_dtype')
 
 
 def check_guidance_scale(scale: float) -> None:
