@@ -27,6 +27,25 @@ class FrameWiseToyUNet(nn.Module):
         return self.scale * torch.tanh(sample) * (float(timestep) / 1000.0) + bias + position
 
 
+class TimestepToyUNet(nn.Module):
+    """Like :class:`FrameWiseToyUNet`, with the timestep read per frame when it is (B, F);
+    records the timesteps of every call (as lists) for checks of the noise level per slot."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(0.5))
+        self.timesteps: List[list] = []
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        t = torch.as_tensor(timestep, dtype=sample.dtype)
+        self.timesteps.append(t.tolist())
+        if t.ndim == 2:
+            t = t[:, None, :, None, None]
+        bias = encoder_hidden_states.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1)
+        position = 0.01 * torch.arange(sample.shape[2], dtype=sample.dtype).view(1, 1, -1, 1, 1)
+        return self.scale * torch.tanh(sample) * (t / 1000.0) + bias + position
+
+
 class LinearToyScheduler:
     """DDIM-shaped: ``timesteps`` descending, ``step`` deterministic."""
     init_noise_sigma = 1.0

@@ -16,15 +16,17 @@ class FIFODiffusionSampler(LongVideoSampler):
     (FIFO-Diffusion, Kim et al. 2024, Sec. 3; the authors' code: jjihwan/FIFO-Diffusion_public).
 
     With f = ``num_frames`` (the U-Net's clip length) and n = ``num_partitions``, the grid has
-    L = f n DDIM timesteps tau_0 < ... < tau_{L-1}, and the queue holds L frames, frame k at
-    noise level tau_k. Every iteration denoises the queue diagonally: windows of f frames, each
+    L = f n DDIM timesteps tau_0 < ... < tau_{L-1} (or L = ``num_inference_steps`` when given),
+    and the queue holds L frames, frame k at noise level tau_k. Every iteration denoises the queue diagonally: windows of f frames, each
     one U-Net call with a per-frame timestep (B, f), move every frame one grid step down
     (tau_k -> tau_{k-1}); the head frame is then clean and goes to the sink, the queue shifts,
     and fresh noise enters at the tail. One iteration makes one frame, so the length is
     unbounded and memory stays flat: the queue, plus the frames of the piece being filled.
 
     - Latent partitioning: the queue is split into n windows of f frames, all denoised from
-      the same state (Sec. 3.2).
+      the same state (Sec. 3.2). When L is not a multiple of f, a last window ending at the
+      queue's tail writes the slots the others left; a queue shorter than a window is one
+      window.
     - Lookahead denoising (Sec. 3.3): windows overlap by f / 2 and only the back half of each
       is written, so every frame is denoised with f / 2 cleaner frames before it. The queue
       then starts with f / 2 context frames (the last frames made, at level tau_0), and an
@@ -42,20 +44,23 @@ class FIFODiffusionSampler(LongVideoSampler):
     Args:
         num_frames: f, frames per U-Net call (authors: 16).
         num_partitions: n (authors: 4); the number of DDIM steps per frame is f n.
+        num_inference_steps: L, DDIM steps per frame (and queue slots) instead of f n.
         lookahead: lookahead denoising (authors: on).
         guidance_scale / progress / autocast_dtype: see :class:`LongVideoSampler`.
         eta: DDIM eta of every step (authors: 1).
         windows_per_call: windows batched into one U-Net call (None: all).
     """
 
-    def __init__(self, num_frames: int = 16, num_partitions: int = 4, lookahead: bool = True,
+    def __init__(self, num_frames: int = 16, num_partitions: int = 4,
+                 num_inference_steps: Optional[int] = None, lookahead: bool = True,
                  guidance_scale: float = 7.5, eta: float = 1.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
                  autocast_dtype=None):
         if num_partitions < 1:
             raise ValueError(f'FIFODiffusionSampler: num_partitions must be >= 1, got '
                              f'{num_partitions}')
-        super().__init__(num_frames=num_frames, num_inference_steps=num_frames * num_partitions,
+        super().__init__(num_frames=num_frames,
+                         num_inference_steps=num_inference_steps or num_frames * num_partitions,
                          guidance_scale=guidance_scale, progress=progress,
                          autocast_dtype=autocast_dtype)
         if lookahead and num_frames % 2:
@@ -70,16 +75,22 @@ class FIFODiffusionSampler(LongVideoSampler):
         self.windows_per_call = windows_per_call
 
     def _repr_extra(self) -> str:
-        return f', n={self.num_partitions}, lookahead={self.lookahead}, eta={self.eta}'
+        return f', lookahead={self.lookahead}, eta={self.eta}'
 
-    def windows(self, num_partitions: int) -> List[Tuple[int, int, int]]:
-        """``(start, write_from, end)`` queue slots of every window (context slots included):
-        it reads ``[start, end)`` and writes ``[write_from, end)``."""
+    def windows(self, queue_length: int) -> List[Tuple[int, int, int]]:
+        """``(start, write_from, end)`` slots of every window over a queue of
+        ``queue_length`` slots (context slots come first): it reads ``[start, end)`` and
+        writes ``[write_from, end)``; the writes cover every non-context slot once."""
         f = self.num_frames
-        if self.lookahead:
-            half = f // 2
-            return [(r * half, r * half + half, r * half + f) for r in range(2 * num_partitions)]
-        return [(r * f, r * f, r * f + f) for r in range(num_partitions)]
+        context = f // 2 if self.lookahead else 0
+        total = context + queue_length
+        if total <= f:
+            return [(0, context, total)]
+        stride = f // 2 if self.lookahead else f
+        windows = [(a, a + f - stride, a + f) for a in range(0, total - f + 1, stride)]
+        if windows[-1][2] < total:  # a tail window writes what the others left
+            windows.append((total - f, windows[-1][2], total))
+        return windows
 
     @torch.no_grad()
     def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
@@ -91,18 +102,13 @@ class FIFODiffusionSampler(LongVideoSampler):
                num_inference_steps: Optional[int] = None,
                guidance_scale: Optional[float] = None,
                callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
-        """Sample ``num_clips`` x f frames (see :meth:`LongVideoSampler.sample`).
-        ``num_inference_steps``, if given, must be a multiple of f (it sets n); ``callback``
-        reports the warm-up steps and the iterations as the steps of one clip."""
+        """Sample ``num_clips`` x f frames (see :meth:`LongVideoSampler.sample`);
+        ``num_inference_steps`` sets the queue's length L; ``callback`` reports the warm-up
+        steps and the iterations as the steps of one clip."""
         f = self.num_frames
-        if num_inference_steps is not None and num_inference_steps % f:
-            raise ValueError(f'FIFODiffusionSampler: num_inference_steps={num_inference_steps} '
-                             f'is not a multiple of num_frames={f} (the queue holds f x '
-                             'num_partitions frames, one per step)')
         run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
                             generator, num_inference_steps, guidance_scale)
-        partitions = run.num_steps // f
-        queue_length = f * partitions
+        queue_length = run.num_steps
         scheduler.set_timesteps(queue_length)
         timesteps = scheduler.timesteps.to(run.device)  # descending: tau_{L-1}, ..., tau_0
         context = f // 2 if self.lookahead else 0
@@ -112,7 +118,7 @@ class FIFODiffusionSampler(LongVideoSampler):
         batch = run.cond[0].shape[0]
         total = run.num_clips * f
         frame_shape = (batch, latent_shape[0], 1) + tuple(latent_shape[1:])
-        windows = self.windows(partitions)
+        windows = self.windows(queue_length)
         per_call = self.windows_per_call or len(windows)
         groups = [windows[k:k + per_call] for k in range(0, len(windows), per_call)]
         step_kwargs = dict(eta=self.eta, generator=run.generator) if self.eta > 0 else {}
@@ -138,7 +144,8 @@ class FIFODiffusionSampler(LongVideoSampler):
                     t = t.repeat_interleave(batch, dim=0)  # (W*B, f)
                     owners = tuple(min(max(it + a + f // 2 - context, 0) // f,
                                        run.num_clips - 1) for a, _, _ in group)
-                    embeds = self._batched_conditioning(unet, run, owners, conditioning)
+                    embeds = self._batched_conditioning(unet, run, owners, conditioning,
+                                                         max_entries=len(groups))
                     out = self._guided_output(unet, x, t, embeds, run)
                     stepped = as_tensor(scheduler.step(out, t, x, **step_kwargs))
                     for k, (a, w, e) in enumerate(group):
@@ -172,7 +179,7 @@ class FIFODiffusionSampler(LongVideoSampler):
             advance(s)
         slots = [latents[:, :, 0]] * context
         for k in range(length):
-            if k < f:
+            if k < f:  # (a queue shorter than the clip keeps its first frames only)
                 slots.append(diagonal[k])
             else:  # n > 1: the clip's last frame, noised to tau_k
                 last = latents[:, :, f - 1]
