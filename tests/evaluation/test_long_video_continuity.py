@@ -110,3 +110,49 @@ def test_metric_reads_layout_from_samples_or_its_settings():
         metric.process(None, [dict(video=video, caption='something else')])
     with pytest.raises(ValueError, match='do not tile'):
         measure_continuity(video, [N, N])
+
+
+def test_seams_of_a_video_without_clips_and_the_largest_step():
+    """Co-denoising's seams replace the clip boundaries; a jump between seams still shows in
+    the largest step over the median step."""
+    xs = 12.0 - np.arange(3 * N)
+    xs[13:] -= 5  # a jump of 6 px at frame 13, between the seams 12 and 16
+    seams = [4, 8, 12, 16, 20]
+    result = measure_continuity(video_of(xs), [N] * 3, direction='left', seams=seams)
+    assert result['boundary_jumps'] == pytest.approx([1.0] * 5)
+    assert result['largest_step_ratio'] == pytest.approx(6.0)
+    assert measure_continuity(video_of(xs), [N] * 3)['boundary_jumps'] == pytest.approx([1, 1])
+    summary = summarize_continuity([result])
+    assert summary['boundary_ratio'] == pytest.approx(1.0)
+    assert summary['largest_step_ratio'] == pytest.approx(6.0)
+    with pytest.raises(ValueError, match='seams'):
+        measure_continuity(video_of(xs), [N] * 3, seams=[0])
+
+
+def test_shapes_per_frame_count_copies_and_empty_frames():
+    one = video_of(12.0 - np.arange(N))
+    ghost = video_of(np.full(N, 19.0), y=3.0)  # a second square apart from the first
+    frames = one.copy()
+    frames[2:4] = np.maximum(one[2:4], ghost[2:4])
+    frames[5] = 0  # no shape
+    across = video_of(np.full(N, 0.0))  # one square split by the left / right edge
+    result = measure_continuity(frames, [N])
+    assert result['shapes_per_frame'] == [1, 1, 2, 2, 1, 0, 1, 1]
+    assert measure_continuity(across, [N])['shapes_per_frame'] == [1] * N
+    summary = summarize_continuity([result])
+    assert summary['one_shape_fraction'] == pytest.approx(5 / 8)
+    assert summary['frames_with_copies'] == 2 and summary['frames_without_shape'] == 1
+
+
+def test_a_storyline_scores_every_clip_against_its_own_caption():
+    xs = np.concatenate([12.0 - np.arange(N), 12.0 - N + 1 + np.arange(N)])  # left, then right
+    video = as_tensor(video_of(xs))
+    metric = METRICS.build(dict(type='LongVideoContinuity'))
+    metric.process(None, [dict(video=video, clip_lengths=[N, N],
+                               captions=['a red square moving left',
+                                         'a red square moving right'])])
+    scores = metric.compute_metrics(metric.results)
+    assert scores['direction_clip0'] == 1.0 and scores['direction_clip1'] == 1.0
+    with pytest.raises(ValueError, match='storyline'):
+        metric.process(None, [dict(video=video, clip_lengths=[N, N],
+                                   captions=['a red square moving left'])])
