@@ -273,7 +273,9 @@ def memory_table(sd21: str, log: str, frozen_dtype) -> list:
     vae = safetensors_numel(osp.join(sd21, 'vae', 'diffusion_pytorch_model.safetensors'))
     text = safetensors_numel(osp.join(sd21, 'text_encoder', 'model.safetensors'))
     unet = total - vae - text
-    frozen_bytes = 2 if frozen_dtype in ('bfloat16', 'float16') else 4
+    import torch
+    from vidrd.utils.precision import resolve_precision
+    frozen_bytes = (resolve_precision(frozen_dtype) or torch.float32).itemsize
     return [('U-Net weights (fp32)', unet * 4, f'{unet:,} parameters'),
             ('gradients of the trainable subset', trainable * 4, f'{trainable:,} parameters'),
             ('AdamW state (exp_avg, exp_avg_sq)', trainable * 8, '2 x fp32'),
@@ -372,7 +374,8 @@ def frozen_encoder_seconds(config: str, batch_size: int = 2, repeats: int = 3) -
     from mmengine.config import Config
     from vidrd.registry import MODELS
     cfg = Config.fromfile(config)
-    dtype = getattr(torch, cfg.model.get('frozen_dtype') or 'float32')
+    from vidrd.utils.precision import resolve_precision
+    dtype = resolve_precision(cfg.model.get('frozen_dtype') or 'fp32', 'model.frozen_dtype')
     vae = MODELS.build(cfg.model.vae).eval().to(dtype)
     text = MODELS.build(cfg.model.text_encoder).eval().to(dtype)
     video = torch.rand(batch_size, 3, 4, 64, 64) * 2 - 1

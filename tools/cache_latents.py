@@ -1,7 +1,11 @@
 """Cache VAE posterior moments and text embeddings of a config's training data.
 
     python tools/cache_latents.py CONFIG --out DIR [--shard-size 64] [--crops-per-clip 1]
-    torchrun --nproc_per_node N tools/cache_latents.py CONFIG --out DIR   (each rank its shards)
+        [--batch-size 8] [--device auto]
+    torchrun --nproc_per_node N tools/cache_latents.py CONFIG --out DIR   (each rank its shards;
+        --device auto puts rank r on cuda:LOCAL_RANK)
+
+Only the config's VAE and text encoder are built (not the U-Net).
 
 Then train from the cache: ``python tools/train.py CONFIG --cfg-options latent_cache=DIR``.
 """
@@ -10,6 +14,7 @@ import argparse
 from vidrd.apis.cache_latents import cache_latents
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.device import add_device_argument, resolve_device
 
 
 def main():
@@ -20,15 +25,19 @@ def main():
     parser.add_argument('--crops-per-clip', type=int, default=1,
                         help='random crops / clip offsets cached per sample (one is drawn per '
                              'training step)')
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='clips (and captions) per encoder call')
+    add_device_argument(parser)
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    check_value(args.shard_size >= 1 and args.crops_per_clip >= 1,
-                f'--shard-size and --crops-per-clip must be >= 1, got {args.shard_size}, '
-                f'{args.crops_per_clip}')
+    check_value(args.shard_size >= 1 and args.crops_per_clip >= 1 and args.batch_size >= 1,
+                f'--shard-size, --crops-per-clip and --batch-size must be >= 1, got '
+                f'{args.shard_size}, {args.crops_per_clip}, {args.batch_size}')
+    device = resolve_device(args.device)
     cfg = load_config(args.config, args.cfg_options, use_latent_cache=False)
     cache_latents(cfg, args.out, args.shard_size, args.crops_per_clip,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, device=device, batch_size=args.batch_size)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 
 from vidrd.evaluation.reference_stats import compute_reference_stats
 from vidrd.utils.cli import run_cli
+from vidrd.utils.device import add_device_argument, resolve_device
 
 
 def parse_args():
@@ -28,7 +29,7 @@ def parse_args():
     parser.add_argument('--video-key', help='item field holding the video (default: inputs)')
     parser.add_argument('--video-range', type=float, nargs=2, default=(-1, 1),
                         help='value range of float videos (default: -1 1)')
-    parser.add_argument('--device', default='cpu')
+    add_device_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args()
@@ -36,6 +37,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    device = resolve_device(args.device)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -43,7 +45,7 @@ def main():
                             dataloader=args.dataloader, num_videos=args.num_videos,
                             batch_size=args.batch_size, num_workers=args.num_workers,
                             video_key=args.video_key, video_range=tuple(args.video_range),
-                            device=args.device)
+                            device=device)
 
 
 if __name__ == '__main__':

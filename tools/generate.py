@@ -4,7 +4,7 @@
         [--prompt ...] [--prompt-file prompts.txt] [--storyline story.txt] \\
         [--num-clips 4] [--seed 0] [--out-dir outputs] [--formats mp4 gif] [--png-frames] \\
         [--sampler-config configs/ablations/no_dsg.py] \\
-        [--cfg-options model.long_video_sampler.guidance_scale=9] [--amp bf16]
+        [--cfg-options model.long_video_sampler.guidance_scale=9] [--amp bf16] [--device auto]
 
 One mp4 / gif (and optionally a folder of PNG frames) per prompt. ``--storyline FILE`` makes one
 video whose clip i follows line i. ``--sampler-config`` merges a sampler config (a file with
@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 from vidrd.apis import generate_long_video, load_generation_model, read_prompt_file
 from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import UserError, run_cli
+from vidrd.utils.device import add_device_argument, resolve_device
 
 
 def parse_args():
@@ -40,7 +41,7 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. '
                              'model.long_video_sampler.num_inference_steps=25')
-    parser.add_argument('--device', default='cpu')
+    add_device_argument(parser)
     add_sampling_amp_argument(parser)
     parser.add_argument('--trust-pickle', action='store_true',
                         help='allow a checkpoint that needs full unpickling (trusted files only)')
@@ -58,9 +59,10 @@ def main():
         prompts = read_prompt_file(args.storyline)
     if not prompts:
         raise UserError('no prompts: give --prompt, --prompt-file or --storyline')
+    device = resolve_device(args.device)
     model = load_generation_model(args.config, args.checkpoint, args.sampler_config,
                                   with_sampling_amp(args.cfg_options, args.amp),
-                                  device=args.device,
+                                  device=device,
                                   trust_pickle=args.trust_pickle)
     generate_long_video(model, prompts, num_clips=args.num_clips, seed=args.seed,
                         out_dir=args.out_dir, formats=args.formats, png_frames=args.png_frames,

@@ -108,3 +108,37 @@ def test_ranks_write_disjoint_shards_that_together_make_the_cache(tmp_path, opti
     for k in range(3):  # the same content as one process writes
         a, b = load_file(osp.join(cache, shard_name(k))), load_file(osp.join(out, shard_name(k)))
         assert a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
+
+
+def test_encoders_read_from_files_are_built_alone_batched_and_cache_the_same(
+        tmp_path, options, cache):
+    """A config whose VAE and text encoder come from folders builds only those two (a U-Net
+    that cannot be built is never touched), encodes in batches, and writes what the whole
+    model wrote one clip at a time."""
+    from safetensors.torch import load_file, save_file
+
+    from vidrd.apis.cache_latents import build_frozen_encoders
+    model = build_runner(load_config(TINY, options, work_dir=str(tmp_path / 'wd'))).model
+    model.vae.save_pretrained(str(tmp_path / 'vae'))
+    text = model.text_encoder.export_config(str(tmp_path / 'text_encoder'))
+    save_file({k: v.contiguous() for k, v in model.text_encoder.state_dict().items()},
+              str(tmp_path / 'text_encoder' / 'model.safetensors'))
+    files = dict(options, **{
+        'model.unet': dict(_delete_=True, type='NoSuchUNet'),
+        'model.vae': dict(_delete_=True, type='PretrainedAutoencoderKL',
+                          folder=str(tmp_path / 'vae')),
+        'model.text_encoder': dict(_delete_=True, type='CLIPTextEncoder',
+                                   pretrained=str(tmp_path / 'text_encoder'),
+                                   tokenizer=text['tokenizer'])})
+    cfg = load_config(TINY, files, work_dir=str(tmp_path / 'wd'))
+    encoders = build_frozen_encoders(cfg)
+    assert not hasattr(encoders, 'unet') and encoders.device == 'cpu'
+    out = str(tmp_path / 'from_files')
+    cache_latents(cfg, out, shard_size=3, progress=False, batch_size=2)
+    for k in range(3):
+        a, b = load_file(osp.join(cache, shard_name(k))), load_file(osp.join(out, shard_name(k)))
+        assert a.keys() == b.keys()
+        for name in a:  # batched kernels may round differently from one clip at a time
+            torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6, msg=name)
+    with pytest.raises(ValueError, match='batch_size must be >= 1'):
+        cache_latents(cfg, out, shard_size=3, progress=False, batch_size=0)

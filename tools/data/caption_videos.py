@@ -2,7 +2,7 @@
 
     python tools/data/caption_videos.py VIDEO_DIR --model-dir DIR --out captions.jsonl \
         [--segments segments.csv] [--labels ann.csv] [--frames K] [--prompt TEMPLATE] \
-        [--batch-size B] [--device cuda]
+        [--batch-size B] [--device auto]
 
 Writes JSONL ``{"id": ..., "caption": ...}`` (the caption file of ``ActionRecognitionDataset``),
 appending as it goes; re-running continues where a killed run stopped. Several processes / GPUs:
@@ -10,11 +10,11 @@ appending as it goes; re-running continues where a killed run stopped. Several p
 --shard-id K`` each); the last shard to finish merges the parts into ``--out``.
 """
 import argparse
-import os
 
 from vidrd.data_tools.captioning import (VisionLanguageCaptioner, caption_items,
                                          caption_videos)
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.device import add_device_argument, resolve_device
 
 
 def parse_args(argv=None):
@@ -34,7 +34,7 @@ def parse_args(argv=None):
                         help="what is written, e.g. '{label}: {description}'")
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--max-new-tokens', type=int, default=40)
-    parser.add_argument('--device', help='cuda, cuda:1, cpu (default: the GPU if any)')
+    add_device_argument(parser)
     parser.add_argument('--dtype', choices=['float16', 'bfloat16', 'float32'])
     parser.add_argument('--num-shards', type=int, help='default: $WORLD_SIZE or 1')
     parser.add_argument('--shard-id', type=int, help='default: $RANK or 0')
@@ -45,11 +45,7 @@ def main(argv=None):
     args = parse_args(argv)
     check_value(args.frames >= 1 and args.batch_size >= 1,
                 f'--frames and --batch-size must be >= 1, got {args.frames}, {args.batch_size}')
-    device = args.device
-    if device is None and 'LOCAL_RANK' in os.environ:
-        import torch
-        if torch.cuda.is_available():
-            device = f'cuda:{os.environ["LOCAL_RANK"]}'
+    device = resolve_device(args.device)  # auto: under torchrun, cuda:LOCAL_RANK
     items = caption_items(args.video_dir, args.segments, args.labels)
     captioner = VisionLanguageCaptioner(args.model_dir, device, args.dtype, args.max_new_tokens)
     report = caption_videos(items, captioner, args.out, args.frames, args.prompt,
