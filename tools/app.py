@@ -7,6 +7,12 @@
 e.g. after ``bash tools/demo.sh``:
 ``python tools/app.py configs/vidrd_tiny_shapes.py work_dirs/demo/vidrd/iter_2400.pth``,
 then open http://127.0.0.1:7860.
+
+The page's "Method" offers every registered long-video sampler (the paper's clip-after-clip
+ReuseAndDiffuseSampler with its strategies, TemporalCoDenoisingSampler, FIFODiffusionSampler, a
+plugin's too), each with its own settings. The model's sampler, which ``--sampler-config`` (e.g.
+configs/long_video/fifo_diffusion.py) and ``--cfg-options`` set, is the one preselected, and
+its settings are the method's defaults; ``--amp`` applies to every method.
 """
 import argparse
 

@@ -1,12 +1,16 @@
 """The web app's logic without a browser (vidrd.apis.app.GenerationApp): the inputs a page
-offers (a plugin's strategy included), validation messages, progress per DDIM step and clip,
-and the video it writes."""
+offers (every registered long-video method and strategy, a plugin's included), validation
+messages, progress per step (and clip), the video each method writes, and the status line after
+an error."""
 import os.path as osp
+import uuid
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from vidrd.apis import load_generation_model
-from vidrd.apis.app import GenerationApp, registered_strategies
+from vidrd.apis.app import GenerationApp, registered_methods, registered_strategies
 from vidrd.datasets.video_io import read_video
 from vidrd.utils.cli import UserError
 
@@ -26,9 +30,31 @@ def app(tmp_path_factory, model_options):
 
 
 def _request(app, prompt='a red circle moving left', clips=2, seed=0, guidance=1.5, steps=2,
-             m=1, enabled=('FrameNoiseReversion', 'StagedGuidanceDenoising'), values=None):
+             m=1, enabled=('FrameNoiseReversion', 'StagedGuidanceDenoising'), values=None,
+             method=None, method_values=None):
     return app.parse_request(prompt, clips, seed, guidance, steps, m, list(enabled),
-                             values or {('StagedGuidanceDenoising', 'beta'): 0.5})
+                             values or {('StagedGuidanceDenoising', 'beta'): 0.5},
+                             method=method, method_values=method_values)
+
+
+@pytest.fixture
+def plugin_sampler():
+    """A plugin's method, registered in MODELS under a unique name for one test: co-denoising
+    with an editable argument of its own, one the page cannot edit, and the parent's arguments
+    passed on through ``**kwargs``."""
+    from vidrd.models.long_video import TemporalCoDenoisingSampler
+    from vidrd.registry import MODELS
+    name = f'AppTestSampler{uuid.uuid4().hex[:8]}'
+
+    class PluginSampler(TemporalCoDenoisingSampler):
+        def __init__(self, blend: float = 0.25, taper: tuple = (1.0,), **kwargs):
+            super().__init__(**kwargs)
+            self.blend, self.taper = blend, taper
+
+    PluginSampler.__name__ = PluginSampler.__qualname__ = name
+    MODELS.register_module(name=name, module=PluginSampler)
+    yield name, PluginSampler
+    MODELS.module_dict.pop(name)
 
 
 def test_strategies_and_their_parameters_include_a_plugins(monkeypatch):
@@ -97,4 +123,148 @@ def test_the_page_queues_one_request_at_a_time(app):
     assert generate.queue and generate.concurrency_limit == 1
     labels = {block.label for block in page.blocks.values() if getattr(block, 'label', None)}
     assert {'Clips', 'Seed', 'DDIM steps', 'PastDependentNoiseSampling: alpha',
-            'StagedGuidanceDenoising: beta'} <= labels
+            'StagedGuidanceDenoising: beta', 'Method', 'TemporalCoDenoisingSampler: stride',
+            'TemporalCoDenoisingSampler: weighting', 'FIFODiffusionSampler: lookahead',
+            'ReuseAndDiffuseSampler: drop_prompt_frames'} <= labels
+
+
+# -- every long-video method --------------------------------------------------------------------
+def test_every_registered_method_with_its_arguments_a_plugins_too(app, plugin_sampler, tmp_path):
+    name, _ = plugin_sampler
+    methods = registered_methods()
+    assert {'ReuseAndDiffuseSampler', 'TemporalCoDenoisingSampler', 'FIFODiffusionSampler',
+            name} <= set(methods)
+    params = {(p.method, p.name): p for plist in methods.values() for p in plist}
+    assert params[('TemporalCoDenoisingSampler', 'eta')].default == 0.0
+    assert params[('TemporalCoDenoisingSampler', 'weighting')].default == 'flat'
+    stride = params[('TemporalCoDenoisingSampler', 'stride')]
+    assert stride.optional and stride.kind is int
+    assert params[('FIFODiffusionSampler', 'lookahead')].default is True
+    # the page's shared fields are not offered twice; FIFO's steps replace its partitions
+    assert not {('FIFODiffusionSampler', 'num_partitions'),
+                ('TemporalCoDenoisingSampler', 'num_inference_steps'),
+                ('ReuseAndDiffuseSampler', 'num_prompt_frames')} & set(params)
+    assert params[(name, 'blend')].kind is float and (name, 'taper') not in params
+    assert (name, 'stride') in params  # passed on to the parent through **kwargs
+    page = GenerationApp(app.model, out_dir=str(tmp_path)).build()
+    (dropdown,) = [b for b in page.blocks.values() if getattr(b, 'elem_id', None) == 'method']
+    assert name in [choice[1] for choice in dropdown.choices]
+    assert dropdown.value == type(app.model.sampler).__name__ == 'ReuseAndDiffuseSampler'
+
+
+@pytest.mark.parametrize('method, clips, steps', [
+    ('ReuseAndDiffuseSampler', 2, 2),
+    ('TemporalCoDenoisingSampler', 2, 2),
+    ('FIFODiffusionSampler', 2, 4),  # a queue of 4 frames (1 partition of 4)
+])
+def test_every_method_generates_with_progress(app, method, clips, steps):
+    request = _request(app, clips=clips, steps=steps, method=method, enabled=(),
+                       method_values={('FIFODiffusionSampler', 'windows_per_call'): 1})
+    calls = []
+    path, frames = app.generate(request, lambda fraction, text: calls.append((fraction, text)))
+    sampler = app.build_request_sampler(request)
+    assert type(sampler).__name__ == method and sampler.num_inference_steps == steps
+    n = sampler.num_frames
+    expected = {'ReuseAndDiffuseSampler': clips * steps, 'TemporalCoDenoisingSampler': steps,
+                'FIFODiffusionSampler': steps + clips * n}[method]  # warm-up + one per frame
+    assert len(calls) == expected and calls[-1][0] == 1.0
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    if method == 'ReuseAndDiffuseSampler':
+        assert calls[-1][1] == f'clip {clips}/{clips}, DDIM step {steps}/{steps}'
+    else:  # one "clip" of all its steps
+        assert calls[-1][1] == f'step {expected}/{expected}'
+    video, _ = read_video(path)
+    assert len(video) == frames == sampler.layout(clips).num_frames
+
+
+def test_method_settings_are_validated_per_method(app):
+    # FIFO takes any number of steps: the queue's length L (f x partitions by default)
+    request = _request(app, method='FIFODiffusionSampler', steps=6)
+    assert app.build_request_sampler(request).num_inference_steps == 6
+    with pytest.raises(UserError, match='Steps must be a whole number from 1'):
+        _request(app, method='FIFODiffusionSampler', steps=0)
+    # M and the strategies belong to the clip sampler only
+    request = _request(app, method='TemporalCoDenoisingSampler', m=99,
+                       method_values={('TemporalCoDenoisingSampler', 'stride'): None,
+                                      ('TemporalCoDenoisingSampler', 'weighting'): 'pyramid'})
+    assert request.num_prompt_frames == 0 and request.strategies == []
+    sampler = app.build_request_sampler(request)
+    assert sampler.stride == 1 and sampler.weighting == 'pyramid'  # None: N // 4
+    for values, message in [({'eta': None}, 'Give a value for TemporalCoDenoisingSampler: eta'),
+                            ({'stride': 1.5}, 'TemporalCoDenoisingSampler: stride must be a '
+                                              'whole number'),
+                            ({'weighting': ' '}, 'Give a value for .*weighting')]:
+        with pytest.raises(UserError, match=message):
+            _request(app, method='TemporalCoDenoisingSampler', method_values={
+                ('TemporalCoDenoisingSampler', k): v for k, v in values.items()})
+    with pytest.raises(UserError, match="Unknown method 'Nope'"):
+        _request(app, method='Nope')
+    # what only the constructor can check is a ValueError: a message in the page
+    request = _request(app, method='TemporalCoDenoisingSampler',
+                       method_values={('TemporalCoDenoisingSampler', 'stride'): 9})
+    with pytest.raises(ValueError, match='stride must be in'):
+        app.build_request_sampler(request)
+
+
+def test_a_request_keeps_the_model_samplers_other_settings():
+    from vidrd.models.long_video import ReuseAndDiffuseSampler
+    sampler = ReuseAndDiffuseSampler(num_frames=6, num_prompt_frames=2, num_inference_steps=3,
+                                     strategies=[dict(type='FrameNoiseReversion')],
+                                     seed_compatible=False, drop_prompt_frames=True,
+                                     progress=False, autocast_dtype='bf16')
+    app = GenerationApp(SimpleNamespace(sampler=sampler, num_clips=1))
+    request = _request(app, m=3, enabled=['StagedGuidanceDenoising'])
+    assert request.method == 'ReuseAndDiffuseSampler'
+    built = app.build_request_sampler(request)
+    assert built is not sampler and built.num_frames == 6 and built.num_prompt_frames == 3
+    assert (built.seed_compatible, built.drop_prompt_frames) == (False, True)
+    assert built.autocast_dtype == torch.bfloat16 and built.progress is False
+    assert [type(s).__name__ for s in built.strategies] == ['StagedGuidanceDenoising']
+    # another method: its own defaults with the model's N and autocast (--amp)
+    other = app.build_request_sampler(_request(app, method='TemporalCoDenoisingSampler'))
+    assert (other.num_frames, other.autocast_dtype, other.eta) == (6, torch.bfloat16, 0.0)
+
+
+def test_a_plugin_samplers_setting_the_page_cannot_edit_is_kept(plugin_sampler):
+    name, cls = plugin_sampler
+    sampler = cls(blend=0.5, taper=(0.5, 1.0), num_frames=4, stride=2, num_inference_steps=3,
+                  progress=False)
+    app = GenerationApp(SimpleNamespace(sampler=sampler, num_clips=1))
+    request = _request(app, method=name, enabled=())
+    assert request.method_args == dict(blend=0.5, stride=2, weighting='flat', eta=0.0,
+                                       windows_per_call=None)
+    built = app.build_request_sampler(request)
+    assert type(built) is cls and built.taper == (0.5, 1.0) and built.stride == 2
+    assert built.num_inference_steps == 2 and built.num_frames == 4
+
+
+def test_the_config_the_model_was_built_with_is_kept():
+    from vidrd.models.long_video import FIFODiffusionSampler
+    sampler = FIFODiffusionSampler(num_frames=4, num_partitions=2, eta=0.5, progress=False)
+    app = GenerationApp(SimpleNamespace(sampler=sampler, num_clips=1), sampler_cfg=dict(
+        type='FIFODiffusionSampler', num_frames=4, num_partitions=2, eta=0.5,
+        autocast_dtype='bf16'))
+    assert app.sampler_cfg['autocast_dtype'] == 'bf16'
+    (eta,) = [p for p in app.methods['FIFODiffusionSampler'] if p.name == 'eta']
+    assert app.default_method_value(eta) == 0.5
+    request = _request(app, steps=12, enabled=())
+    built = app.build_request_sampler(request)
+    assert (built.num_inference_steps, built.num_partitions) == (12, 2)
+    assert (built.eta, built.autocast_dtype) == (0.5, torch.bfloat16)
+
+
+def test_the_status_line_is_cleared_before_every_run(app):
+    import gradio as gr
+    page = app.build()
+    fns = {fn.name: fn for fn in page.fns.values()}
+    clear, run = fns['clear_status'], fns['run']
+    (status,) = [b for b in page.blocks.values() if getattr(b, 'elem_id', None) == 'status']
+    (button,) = [b for b in page.blocks.values() if getattr(b, 'elem_id', None) == 'generate']
+    # the click clears the status, then runs whatever happened before
+    assert [o._id for o in clear.outputs] == [status._id]
+    assert (button._id, 'click') in clear.targets and clear.fn() == ''
+    assert run.trigger_after == clear._id and not run.trigger_only_on_success
+    # an error is raised as the page's message, leaving the cleared status as it is
+    with pytest.raises(gr.Error, match='Enter a prompt'):
+        run.fn('', 1, 0, 1.5, 2, 'ReuseAndDiffuseSampler', 0, [],
+               *[None] * (len(run.inputs) - 8))

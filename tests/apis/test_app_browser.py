@@ -4,7 +4,9 @@ A tiny model (the tiny config shrunk by TINY_TRAINING_OPTIONS, its trainable wei
 checkpoint) is served on 127.0.0.1 through ``launch_app``; the test types a prompt, sets 2 clips,
 clicks Generate, waits, and checks the <video> element's file: it plays in the browser and holds
 2 clips x 4 frames. Invalid input (an empty prompt, a prompt with no known word) shows its
-message in the page. Skipped with the reason where chromium or Playwright is missing.
+message in the page, and the status line no longer shows the last run's text. Choosing another
+method shows its settings (and hides the clip sampler's strategies) and generates with it.
+Skipped with the reason where chromium or Playwright is missing.
 """
 import os.path as osp
 import shutil
@@ -106,3 +108,20 @@ def test_invalid_input_shows_its_message(browser_page, prompt, message):
     page = browser_page
     _submit(page, prompt, clips=1)
     page.get_by_text(message).first.wait_for(timeout=30_000)
+    # the last run's "N frames, K clip(s), seed S." is gone
+    assert 'frames' not in page.locator('#status').inner_text()
+
+
+def test_another_method_shows_its_settings_and_generates(browser_page, model_options):
+    page = browser_page
+    assert page.locator('#clip_settings').is_visible()
+    assert not page.locator('#TemporalCoDenoisingSampler_settings').is_visible()
+    page.locator('#method input').click()
+    page.get_by_role('option', name='TemporalCoDenoisingSampler').click()
+    page.locator('#TemporalCoDenoisingSampler_settings').wait_for(state='visible',
+                                                                  timeout=10_000)
+    assert not page.locator('#clip_settings').is_visible()
+    _submit(page, 'a red circle moving left', clips=2)
+    page.locator('#status').get_by_text('TemporalCoDenoisingSampler').wait_for(timeout=180_000)
+    frames = 2 * model_options['model.long_video_sampler.num_frames']
+    assert f'{frames} frames, 2 clip(s)' in page.locator('#status').inner_text()
