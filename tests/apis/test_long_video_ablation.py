@@ -66,13 +66,25 @@ def test_long_videos_carry_their_layout(untrained_tiny_model, tmp_path):
     again = generate_long_videos(untrained_tiny_model, prompts[2:], full, num_clips=2, seed=2)
     torch.testing.assert_close(again[0]['video'], samples[2]['video'])
 
-    table = run_long_video_ablation(untrained_tiny_model, prompts[:2], samplers, num_clips=2,
-                                    strip=str(tmp_path / 'strip'), strip_prompt=1)
-    assert set(table) == {'vidrd_full', 'independent_clips', 'strip'}
-    assert table['strip']['prompt'] == prompts[1]
-    frames, _ = read_video(table['strip']['files']['mp4'])
+    comparison = run_long_video_ablation(untrained_tiny_model, prompts[:2], samplers,
+                                         num_clips=2, strip=str(tmp_path / 'strip'),
+                                         strip_prompt=1)
+    assert list(comparison.scores) == ['vidrd_full', 'independent_clips']
+    assert comparison.side_by_side.prompt == prompts[1]
+    frames, _ = read_video(comparison.side_by_side.files['mp4'])
     assert frames.shape[0] == expected_frames and frames.shape[2] == 2 * 24 + 2
-    assert table['vidrd_full']['videos'] == 2
+    assert comparison.scores['vidrd_full']['videos'] == 2
+    # the strip: a labelled row per sampler, a column per frame, twice enlarged
+    png = np.asarray(Image.open(comparison.side_by_side.files['png']).convert('RGB'))
+    assert png.shape[1] == 150 + expected_frames * (2 * 24 + 2)
+    assert png.shape[0] == 2 + 2 * (2 * 24 + 2 + 3)
+    # compute: the U-Net sees N frames per step and clip, doubled by guidance
+    cost = comparison.cost['vidrd_full']
+    new_frames = expected_frames
+    assert cost['frames_per_video'] == new_frames
+    assert cost['unet_frames_per_frame'] == pytest.approx(
+        2 * n * 2 * full['num_inference_steps'] / new_frames)
+    assert comparison.relative_cost()['vidrd_full'] == 1.0
 
 
 def test_side_by_side_pads_shorter_videos_with_their_last_frame(tmp_path):

@@ -9,12 +9,14 @@ Stages (each logged with its wall time, all outputs under ``work_dir``):
    in-domain attribute accuracy, FVD and IS, sample videos (mp4 + gif); then check that FVD
    and IS rank real clips, the trained model and an untrained one in that order, on prompts
    of every combination;
-4. generate long videos clip after clip with Reuse and Diffuse (FNR + PNS + DSG) and run the
-   paper's ablation (full, no FNR, no PNS, no DSG, independent clips; the sampler configs of
-   ``configs/ablations/tiny_shapes``) on the held-out prompts, scored with
-   ``LongVideoContinuity``, with a side-by-side video of one prompt under every row;
-5. write ``report.md`` / ``report.json``: figures, which of the paper's claims they support,
-   timings and where everything is.
+4. long videos on the held-out prompts, 3 clips each: the paper's ablation (full Reuse and
+   Diffuse, no FNR, no PNS, no DSG, independent clips; ``configs/ablations/tiny_shapes``) and
+   the methods after the paper (temporal co-denoising, FIFO-Diffusion, reconstruction
+   guidance; ``configs/long_video/tiny_shapes``), scored with ``LongVideoContinuity`` with
+   their compute per frame; the model's own sampler again over 6 clips; a side-by-side video
+   and a PNG strip of one prompt under every sampler; long videos of two prompts as files;
+5. write ``report.md`` / ``report.json``: figures, which claims they support, timings and
+   where everything is.
 """
 import json
 import os
@@ -28,7 +30,9 @@ from .run_config import build_runner, load_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIG = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
-LONG_VIDEO_SAMPLERS = osp.join(REPO, 'configs', 'ablations', 'tiny_shapes')
+#: the paper's ablation rows and the methods after it, at the tiny model's size
+PAPER_SAMPLERS = osp.join(REPO, 'configs', 'ablations', 'tiny_shapes')
+METHOD_SAMPLERS = osp.join(REPO, 'configs', 'long_video', 'tiny_shapes')
 
 
 def _use_classifier(cfg, classifier: str) -> None:
@@ -40,12 +44,19 @@ def _use_classifier(cfg, classifier: str) -> None:
 
 def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
              classifier_iters: int = 300, long_video_prompts: int = 2,
-             long_video_clips: int = 3, ablation_videos: int = 2) -> Dict:
-    """Run every stage; return the report (also written to ``work_dir/report.json``)."""
+             long_video_clips: int = 3, longer_clips: int = 6,
+             ablation_videos: int = 2) -> Dict:
+    """Run every stage; return the report (also written to ``work_dir/report.json``).
+
+    Long videos: ``ablation_videos`` per held-out prompt for every sampler, of
+    ``long_video_clips`` clips, and of ``longer_clips`` for the model's own sampler; files of
+    ``long_video_prompts`` prompts.
+    """
     from vidrd.evaluation.feature_extractors.shapes_classifier import train_demo_classifier
 
     from .generate import generate_long_video
-    from .long_video_ablation import load_sampler_configs, paper_claims, run_long_video_ablation
+    from .long_video_ablation import (continuation_verdict, load_sampler_configs, paper_claims,
+                                      run_long_video_ablation)
     from .metric_ordering import shapes_metric_ordering
     logger = get_logger()
     os.makedirs(work_dir, exist_ok=True)
@@ -78,16 +89,19 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     model = runner.model
     model.eval()
     heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
-    samplers = load_sampler_configs(LONG_VIDEO_SAMPLERS)
+    samplers = dict(load_sampler_configs(PAPER_SAMPLERS), **load_sampler_configs(METHOD_SAMPLERS))
+    default = _name_of(model.sampler, samplers)
     long_dir = osp.join(work_dir, 'long_videos')
-    ablation = run_long_video_ablation(model, heldout_prompts * ablation_videos, samplers,
-                                       num_clips=long_video_clips, seed=0,
-                                       strip=osp.join(long_dir, 'ablation_side_by_side'))
-    strip = ablation.pop('strip')
+    prompts = heldout_prompts * ablation_videos
+    comparison = run_long_video_ablation(model, prompts, samplers, num_clips=long_video_clips,
+                                         seed=0, strip=osp.join(long_dir, 'side_by_side'))
+    longer = run_long_video_ablation(model, prompts, {default: model.sampler},
+                                     num_clips=longer_clips, seed=0)
     long_videos = generate_long_video(model, heldout_prompts[:long_video_prompts],
-                                      num_clips=long_video_clips, seed=0,
-                                      sampler_cfg=samplers['vidrd_full'], out_dir=long_dir)
+                                      num_clips=long_video_clips, seed=0, out_dir=long_dir)
     stage('long videos', t)
+    runs = {f'{long_video_clips} clips': comparison.scores[default],
+            f'{longer_clips} clips': longer.scores[default]}
 
     report = dict(
         wall_time_s=round(time.time() - start, 1), timings_s=timings,
@@ -99,14 +113,29 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
         metric_ordering=ordering,
         chance={'color': 1 / 4, 'shape': 1 / 3, 'direction': 1 / 4},
         heldout_prompts=heldout_prompts,
-        long_video_ablation=ablation, long_video_claims=paper_claims(ablation),
-        long_video_settings=dict(clips=long_video_clips, samplers=LONG_VIDEO_SAMPLERS,
-                                 videos_per_prompt=ablation_videos, side_by_side=strip),
+        long_video_ablation=comparison.scores, long_video_cost=comparison.cost,
+        long_video_relative_cost=comparison.relative_cost('vidrd_full'),
+        long_video_longer=longer.scores[default],
+        long_video_claims=[continuation_verdict(default, runs)] + paper_claims(
+            comparison.scores),
+        long_video_settings=dict(clips=long_video_clips, longer_clips=longer_clips,
+                                 default_sampler=default, samplers=[PAPER_SAMPLERS,
+                                                                    METHOD_SAMPLERS],
+                                 videos_per_prompt=ablation_videos,
+                                 side_by_side=vars(comparison.side_by_side)),
         files=dict(checkpoints=runner.work_dir, test_videos=osp.join(runner.work_dir, 'videos'),
                    long_videos=[v.files for v in long_videos],
-                   ablation_side_by_side=strip['files'], classifier=classifier_path))
+                   side_by_side=comparison.side_by_side.files, classifier=classifier_path))
     _write_report(work_dir, report)
     return report
+
+
+def _name_of(sampler, samplers: Dict[str, dict]) -> str:
+    """The name of the config in ``samplers`` that builds ``sampler`` (same settings), else
+    ``'model default'``."""
+    from .generate import build_sampler
+    return next((name for name, cfg in samplers.items()
+                 if repr(build_sampler(cfg)) == repr(sampler)), 'model default')
 
 
 def app_command(work_dir: str = 'work_dirs/demo') -> str:
@@ -116,8 +145,7 @@ def app_command(work_dir: str = 'work_dirs/demo') -> str:
     if osp.isfile(pointer):
         with open(pointer) as f:
             checkpoint = osp.relpath(f.read().strip())
-    return (f'python tools/app.py {osp.relpath(TINY_CONFIG)} {checkpoint} '
-            f'--sampler-config {osp.relpath(osp.join(LONG_VIDEO_SAMPLERS, "vidrd_full.py"))}')
+    return f'python tools/app.py {osp.relpath(TINY_CONFIG)} {checkpoint}'
 
 
 def _write_report(work_dir: str, report: Dict) -> None:
@@ -147,34 +175,53 @@ def _write_report(work_dir: str, report: Dict) -> None:
     for name in ('real', 'trained', 'untrained'):
         lines.append(f"| {name} | {ordering[name]['FVD']:.2f} | {ordering[name]['IS']:.2f} |")
     lines += ['', f"Ordered as expected: {ordering['ordered']}", '']
-    lines += _ablation_lines(report)
+    lines += _ablation_lines(report, work_dir)
     lines += ['', '## Files', '']
     lines += [f'- {k}: {v}' for k, v in report['files'].items()]
     with open(osp.join(work_dir, 'report.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
 
 
-def _ablation_lines(report: Dict) -> list:
+def _ablation_lines(report: Dict, work_dir: str) -> list:
     settings, table = report['long_video_settings'], report['long_video_ablation']
-    strip = settings['side_by_side']
-    clips = settings['clips']
-    lines = ['## Long videos: the paper\'s ablation (held-out prompts)', '',
+    cost, relative = report['long_video_cost'], report['long_video_relative_cost']
+    strip, clips = settings['side_by_side'], settings['clips']
+    default = settings['default_sampler']
+
+    def accuracy(row, key, count):
+        return ' / '.join(f"{row.get(f'{key}_clip{i}', float('nan')):.2f}" for i in range(count))
+
+    lines = ['## Long videos (held-out prompts)', '',
              f"{clips} clips per video, {settings['videos_per_prompt']} videos per held-out "
-             f"prompt (seeds differ), sampler configs of "
-             f"`{osp.relpath(settings['samplers'], REPO)}`. Boundary jump ratio: the shape's "
-             'displacement across a clip boundary over the median step within a clip (1 = as '
-             'smooth as within a clip).', '',
-             '| sampler | boundary ratio | direction per clip | colour per clip | repeated | '
-             'reversed |', '|---|---|---|---|---|---|']
+             'prompt (seeds differ). Rows: the paper\'s ablation (`configs/ablations/'
+             'tiny_shapes`), then the methods after it (`configs/long_video/tiny_shapes`). '
+             'Ratio: the shape\'s displacement across a clip boundary (or a window seam) over '
+             'the median step within a clip (1 = as smooth as within a clip); largest step: '
+             'the largest displacement anywhere in a video over that median (mean over '
+             'videos). Compute: seconds per generated frame relative to full Reuse and '
+             'Diffuse, measured in this run, and frames through the U-Net per generated frame '
+             '(forward passes; reconstruction guidance also runs a backward pass).', '',
+             '| sampler | ratio | largest step | direction per clip | colour per clip | '
+             'repeated | reversed | one shape | time / frame | U-Net frames / frame |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for name, row in table.items():
-        direction = ' / '.join(f"{row.get(f'direction_clip{i}', float('nan')):.2f}"
-                               for i in range(clips))
-        color = ' / '.join(f"{row.get(f'color_clip{i}', float('nan')):.2f}"
-                           for i in range(clips))
-        lines.append(f"| {name} | {row['boundary_ratio']:.2f} | {direction} | {color} | "
-                     f"{row['repeated_clips']} | {row['reversed_clips']} |")
-    lines += ['', f"Side by side ({', '.join(strip['columns'])}; prompt \"{strip['prompt']}\"): "
-              f"{strip['files']['mp4']}", '', '### What the table says about the paper\'s claims',
-              '']
+        label = f'**{name}** (the model\'s default)' if name == default else name
+        lines.append(
+            f"| {label} | {row['boundary_ratio']:.2f} | "
+            f"{row.get('largest_step_ratio', float('nan')):.2f} | {accuracy(row, 'direction', clips)}"
+            f" | {accuracy(row, 'color', clips)} | {row['repeated_clips']} | "
+            f"{row['reversed_clips']} | {row.get('one_shape_fraction', float('nan')):.0%} | "
+            f"{relative[name]:.2f}x | {cost[name]['unet_frames_per_frame']:.0f} |")
+    longer, count = report['long_video_longer'], settings['longer_clips']
+    lines += ['', f"{default} over {count} clips: ratio {longer['boundary_ratio']:.2f}, largest "
+              f"step {longer.get('largest_step_ratio', float('nan')):.2f}, direction per clip "
+              f"{accuracy(longer, 'direction', count)}, colour per clip "
+              f"{accuracy(longer, 'color', count)}, {longer['repeated_clips']} repeated / "
+              f"{longer['reversed_clips']} reversed clips, one shape in "
+              f"{longer.get('one_shape_fraction', float('nan')):.0%} of frames.", '',
+              f"Prompt \"{strip['prompt']}\" under every sampler (rows; a tick marks where a "
+              'clip begins):', '', f"![long videos]({osp.relpath(strip['files']['png'], work_dir)})", '',
+              f"Side by side ({', '.join(strip['columns'])}): {strip['files']['mp4']}", '',
+              '### What the table says', '']
     lines += [f'- {claim}' for claim in report['long_video_claims']]
     return lines

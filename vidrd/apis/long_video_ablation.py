@@ -1,15 +1,66 @@
-"""The paper's long-video ablation on a trained moving-shapes model, scored for continuity.
+"""Long-video samplers compared on a trained moving-shapes model, scored for continuity.
 
-Each sampler config (full Reuse and Diffuse, without FNR / PNS / DSG, independent clips) makes a
-long video for every prompt from the same seed; ``LongVideoContinuity`` reads the shape's path
-in them (boundary jump ratio, per-clip direction and colour, repeated clips). Used by the demo
-and ``benchmarks/long_video_continuity.py``::
+Each sampler config (the paper's ablation: full Reuse and Diffuse, without FNR / PNS / DSG,
+independent clips; and the methods after the paper: temporal co-denoising, FIFO-Diffusion,
+reconstruction guidance) makes a long video for every prompt from the same seed;
+``LongVideoContinuity`` reads the shape's path in them (boundary or seam jump ratio, largest
+step, per-clip direction and colour, repeated and reversed clips, shapes per frame), and the
+compute per generated frame is measured alongside. Used by the demo and
+``benchmarks/long_video_continuity.py``::
 
     from vidrd.apis.long_video_ablation import load_sampler_configs, run_long_video_ablation
-    samplers = load_sampler_configs('configs/ablations/tiny_shapes')
-    table = run_long_video_ablation(model, prompts, samplers, num_clips=3, seed=0,
-                                    strip='work_dirs/demo/ablation_strip')
+    samplers = dict(load_sampler_configs('configs/ablations/tiny_shapes'),
+                    **load_sampler_configs('configs/long_video/tiny_shapes'))
+    comparison = run_long_video_ablation(model, prompts, samplers, num_clips=3, seed=0,
+                                         strip='work_dirs/demo/long_videos/side_by_side')
+    comparison.scores['fifo_diffusion']['boundary_ratio']
 """
+import contextlib
+import glob
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from vidrd.registry import METRICS
+
+#: the paper's ablation rows, in the order reported
+ABLATIONS = ('vidrd_full', 'no_fnr', 'no_pns', 'no_dsg', 'independent_clips')
+
+
+@dataclass
+class SideBySide:
+    """One prompt's long video under every sampler: ``files`` (``mp4``, ``gif``: the videos side
+    by side; ``png``: a strip, one row per sampler and one column per frame)."""
+    prompt: str
+    columns: List[str]
+    files: Dict[str, str]
+
+
+@dataclass
+class LongVideoComparison:
+    """What :func:`run_long_video_ablation` measured.
+
+    Attributes:
+        scores: ``LongVideoContinuity`` figures per sampler name.
+        cost: per sampler: ``seconds_per_frame`` (wall clock, this process),
+            ``unet_frames_per_frame`` (frames through U-Net forwards per generated frame; a
+            backward pass, as in reconstruction guidance, is not counted) and
+            ``frames_per_video``.
+        side_by_side: the files of one prompt under every sampler, or None.
+    """
+    scores: Dict[str, Dict[str, float]]
+    cost: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    side_by_side: Optional[SideBySide] = None
+
+    def relative_cost(self, reference: str = 'vidrd_full') -> Dict[str, float]:
+        """Seconds per generated frame of every sampler over ``reference``'s."""
+        base = self.cost[reference]['seconds_per_frame']
+        return {name: c['seconds_per_frame'] / base for name, c in self.cost.items()}
 import glob
 import os
 import os.path as osp
@@ -45,10 +96,11 @@ def load_sampler_configs(folder: str, names: Optional[Sequence[str]] = None) -> 
 
 @torch.no_grad()
 def generate_long_videos(model, prompts: Sequence[str], sampler_cfg, num_clips: int,
-                         seed: int = 0, batch_size: int = 8) -> List[dict]:
-    """``dict(video (3, T, H, W) in [-1, 1], caption, clip_lengths, prompt_frames)`` per prompt
-    (the layout ``LongVideoContinuity`` reads): one long video
-    of ``num_clips`` clips each, sampled in batches with ``sampler_cfg`` (a config or sampler)."""
+                         seed: int = 0, batch_size: int = 16) -> List[dict]:
+    """``dict(video (3, T, H, W) in [-1, 1], caption, clip_lengths, prompt_frames, seams)`` per
+    prompt (the layout ``LongVideoContinuity`` reads, from the sampler's ``layout``): one long
+    video of ``num_clips`` clips' length each, sampled in batches of ``batch_size`` (batch k
+    seeded ``seed + k * batch_size``) with ``sampler_cfg`` (a config or a sampler)."""
     from .generate import build_sampler
     sampler = build_sampler(sampler_cfg)
     layout = sampler.layout(num_clips)
@@ -69,13 +121,35 @@ def continuity_scores(samples: Sequence[dict], **metric_kwargs) -> Dict[str, flo
     return metric.compute_metrics(metric.results)
 
 
+@contextlib.contextmanager
+def count_unet_frames(unet: torch.nn.Module) -> Iterator[Dict[str, int]]:
+    """Count the frames (batch x frames of every ``sample``) that go through ``unet``'s
+    forward while the context is open: ``with count_unet_frames(unet) as count: ...;
+    count['frames']``."""
+    count = dict(frames=0)
+
+    def hook(module, args, kwargs):
+        sample = args[0] if args else kwargs['sample']
+        count['frames'] += sample.shape[0] * sample.shape[2]
+
+    handle = unet.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        yield count
+    finally:
+        handle.remove()
+
+
+def _uint8_frames(video: torch.Tensor) -> np.ndarray:
+    """(3, T, H, W) in [-1, 1] -> (T, H, W, 3) uint8."""
+    return ((video.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).numpy()
+
+
 def write_side_by_side(videos: Dict[str, torch.Tensor], stem: str, fps: float = 8,
                        gap: int = 2) -> Dict[str, str]:
     """One mp4 and one gif of the ``videos`` ((3, T, H, W) in [-1, 1], in dict order) side by
     side, separated by ``gap`` white columns; shorter videos hold their last frame."""
     from vidrd.datasets.video_io import write_video
-    frames = [((v.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).numpy()
-              for v in videos.values()]
+    frames = [_uint8_frames(v) for v in videos.values()]
     total = max(len(f) for f in frames)
     frames = [np.concatenate([f, np.repeat(f[-1:], total - len(f), 0)]) for f in frames]
     height = frames[0].shape[1]
@@ -90,11 +164,10 @@ def write_frame_strip(videos: Dict[str, torch.Tensor], path: str, scale: int = 2
                       marks: Optional[Dict[str, Sequence[int]]] = None) -> str:
     """A PNG a person reads at a glance: one row per video ((3, T, H, W) in [-1, 1], rows in
     dict order, each labelled with its key), one column per frame, frames ``scale`` times
-    enlarged; a short white tick above the frames in ``marks[name]`` (where a clip or window
-    begins). Shorter rows end early. Returns ``path``."""
+    enlarged; a black tick above the frames listed in ``marks[name]`` (where a clip begins).
+    Shorter rows end early. Returns ``path``."""
     from PIL import Image, ImageDraw
-    rows = {name: ((v.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0)
-            .numpy() for name, v in videos.items()}
+    rows = {name: _uint8_frames(v) for name, v in videos.items()}
     height, width = next(iter(rows.values())).shape[1:3]
     cell_h, cell_w = height * scale, width * scale
     columns = max(len(frames) for frames in rows.values())
@@ -105,36 +178,49 @@ def write_frame_strip(videos: Dict[str, torch.Tensor], path: str, scale: int = 2
     for r, (name, frames) in enumerate(rows.items()):
         top = gap + r * (cell_h + gap + tick)
         draw.text((4, top + tick + cell_h // 2 - 6), name, fill=(0, 0, 0))
+        marked = set((marks or {}).get(name, ()))
         for c, frame in enumerate(frames):
             left = label_width + c * (cell_w + gap)
             image = Image.fromarray(frame).resize((cell_w, cell_h), Image.NEAREST)
             canvas.paste(image, (left, top + tick))
-            if c in set((marks or {}).get(name, ())):
+            if c in marked:
                 draw.rectangle([left, top, left + cell_w - 1, top + tick - 2], fill=(0, 0, 0))
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     canvas.save(path)
     return path
 
 
 def run_long_video_ablation(model, prompts: Sequence[str], samplers: Dict[str, dict],
                             num_clips: int = 3, seed: int = 0, strip: Optional[str] = None,
-                            strip_prompt: int = 0, **metric_kwargs) -> Dict[str, Dict]:
-    """Continuity scores of each sampler config on ``prompts`` (one long video each).
+                            strip_prompt: int = 0, batch_size: int = 16,
+                            **metric_kwargs) -> LongVideoComparison:
+    """Continuity scores and compute of each sampler config on ``prompts`` (one long video
+    each, ``num_clips`` clips long), in ``samplers`` order.
 
-    Returns ``{name: scores}`` (see ``LongVideoContinuity``) plus, with ``strip``, the key
-    ``'strip'``: the files of a side-by-side video of prompt ``strip_prompt`` under each
-    sampler, columns in ``samplers`` order.
+    With ``strip`` (a path stem), prompt ``strip_prompt``'s video under every sampler is
+    written side by side (``STEM.mp4``, ``STEM.gif``) and as a PNG strip (``STEM.png``: a row
+    per sampler, a column per frame, clip starts ticked).
     """
-    table, shown = {}, {}
+    scores, cost, shown, starts = {}, {}, {}, {}
     for name, cfg in samplers.items():
-        samples = generate_long_videos(model, prompts, cfg, num_clips, seed)
-        table[name] = continuity_scores(samples, **metric_kwargs)
+        begin = time.perf_counter()
+        with count_unet_frames(model.unet) as count:
+            samples = generate_long_videos(model, prompts, cfg, num_clips, seed, batch_size)
+        seconds = time.perf_counter() - begin
+        frames = sum(s['video'].shape[1] for s in samples)
+        cost[name] = dict(seconds_per_frame=seconds / frames,
+                          unet_frames_per_frame=count['frames'] / frames,
+                          frames_per_video=frames // len(samples))
+        scores[name] = continuity_scores(samples, **metric_kwargs)
         shown[name] = samples[strip_prompt]['video']
+        starts[name] = np.cumsum([0] + list(samples[strip_prompt]['clip_lengths'][:-1]))
+    side_by_side = None
     if strip is not None:
-        table['strip'] = dict(prompt=prompts[strip_prompt], columns=list(shown),
-                              files=write_side_by_side(shown, strip))
-    return table
+        files = write_side_by_side(shown, strip)
+        files['png'] = write_frame_strip(shown, f'{strip}.png', marks=starts)
+        side_by_side = SideBySide(prompt=prompts[strip_prompt], columns=list(shown),
+                                  files=files)
+    return LongVideoComparison(scores=scores, cost=cost, side_by_side=side_by_side)
 
 
 def paper_claims(table: Dict[str, Dict], max_ratio: float = 1.5,
@@ -174,3 +260,54 @@ def paper_claims(table: Dict[str, Dict], max_ratio: float = 1.5,
                        f'{ratio:.2f} with it')
         lines.append(f'{strategy} matters for smooth transitions: {verdict}.')
     return lines
+
+
+#: what a long video that continues shows on the moving-shapes demo: a boundary (or seam) as
+#: smooth as a step within a clip (up to 1.5x), the named direction and colour in every clip,
+#: no clip repeated or reversed, and one shape in (almost) every frame
+CONTINUATION_TARGETS = dict(max_ratio=1.5, min_direction=0.9, min_color=1.0,
+                            min_one_shape=0.95)
+
+
+def continuation_failures(scores: Dict[str, float], targets: Optional[dict] = None
+                          ) -> List[str]:
+    """The :data:`CONTINUATION_TARGETS` a sampler's ``LongVideoContinuity`` scores miss, each
+    with its figure (empty: every target met)."""
+    t = dict(CONTINUATION_TARGETS, **(targets or {}))
+    checks = [
+        (scores['boundary_ratio'] <= t['max_ratio'],
+         f"boundary ratio {scores['boundary_ratio']:.2f} > {t['max_ratio']}"),
+        (scores.get('direction_min_over_clips', 0.0) >= t['min_direction'],
+         f"direction {scores.get('direction_min_over_clips', 0.0):.2f} in a clip "
+         f"< {t['min_direction']}"),
+        (scores.get('color_min_over_clips', 0.0) >= t['min_color'],
+         f"colour {scores.get('color_min_over_clips', 0.0):.2f} in a clip < {t['min_color']}"),
+        (scores['repeated_clips'] == 0, f"{scores['repeated_clips']} repeated clips"),
+        (scores.get('reversed_clips', 0) == 0, f"{scores.get('reversed_clips', 0)} reversed clips"),
+        (scores.get('one_shape_fraction', 0.0) >= t['min_one_shape'],
+         f"one shape in {scores.get('one_shape_fraction', 0.0):.1%} of frames "
+         f"< {t['min_one_shape']:.0%}"),
+    ]
+    return [message for ok, message in checks if not ok]
+
+
+def continuation_verdict(name: str, runs: Dict[str, Dict[str, float]]) -> str:
+    """One plain-words line: does sampler ``name`` continue, over ``runs`` (label -> scores,
+    e.g. ``{'3 clips': ..., '6 clips': ...}``)?"""
+    failures = {label: continuation_failures(scores) for label, scores in runs.items()}
+    figures = '; '.join(
+        f"{label}: ratio {s['boundary_ratio']:.2f}, largest step "
+        f"{s.get('largest_step_ratio', float('nan')):.2f}x the median, direction "
+        f"{s.get('direction_min_over_clips', float('nan')):.2f} and colour "
+        f"{s.get('color_min_over_clips', float('nan')):.2f} in the worst clip, "
+        f"{s['repeated_clips']} repeated / {s.get('reversed_clips', 0)} reversed clips, one "
+        f"shape in {s.get('one_shape_fraction', float('nan')):.0%} of frames"
+        for label, s in runs.items())
+    missed = [f'{label}: {m}' for label, ms in failures.items() for m in ms]
+    verdict = 'supported' if not missed else 'NOT supported (' + '; '.join(missed) + ')'
+    return (f'Long videos of {name} continue (targets: ratio <= '
+            f"{CONTINUATION_TARGETS['max_ratio']}, direction >= "
+            f"{CONTINUATION_TARGETS['min_direction']} and colour "
+            f"{CONTINUATION_TARGETS['min_color']:g} in every clip, no repeated or reversed "
+            f"clip, one shape in >= {CONTINUATION_TARGETS['min_one_shape']:.0%} of frames): "
+            f'{verdict}. {figures}.')
