@@ -134,28 +134,29 @@ def test_train_the_temporal_layers_then_tools_test(backbone, tiny_configs, monke
 @pytest.mark.parametrize('ablation', sorted(
     name for name in os.listdir(osp.join(REPO, 'configs', 'ablations')) if name.endswith('.py')))
 def test_every_ablation_config_applies_unchanged(tiny_config, ablation):
-    """Each sampler config of configs/ablations/ (N=16, M=8, its strategies) on the ModelScope
-    backbone; only the number of steps is shrunk."""
+    """Each sampler config of configs/ablations/ (its strategies, over the model's N=4, M=2 and
+    2 steps: a sampler config is an overlay) on the ModelScope backbone."""
     model = load_generation_model(tiny_config, None, osp.join(REPO, 'configs', 'ablations',
-                                                              ablation),
-                                  {'model.long_video_sampler.num_inference_steps': 2})
+                                                              ablation))
+    assert (model.sampler.num_frames, model.sampler.num_prompt_frames,
+            model.sampler.num_inference_steps) == (4, 2, 2)
     model.sampler.progress = False
     video = model.generate(['a red circle moving left'], num_clips=2, seed=0)
-    assert video.shape == (1, 3, 2 * 16, 16, 16) and torch.isfinite(video).all()
+    assert video.shape == (1, 3, 2 * 4, 16, 16) and torch.isfinite(video).all()
 
 
 def test_tools_generate_writes_a_long_video(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, 'argv', [
         'tools/generate.py', tiny_config, '--prompt', 'a dog running', '--num-clips', '2',
         '--sampler-config', osp.join(REPO, 'configs', 'ablations', 'vidrd_full.py'),
-        '--cfg-options', 'model.long_video_sampler.num_inference_steps=2',
+        '--cfg-options', 'model.long_video_sampler.num_frames=6',
         '--out-dir', str(tmp_path), '--formats', 'gif'])
     runpy.run_path(osp.join(REPO, 'tools', 'generate.py'), run_name='__main__')
     gifs = [name for name in os.listdir(tmp_path) if name.endswith('.gif')]
     assert len(gifs) == 1
     from PIL import Image
     with Image.open(tmp_path / gifs[0]) as gif:
-        assert gif.n_frames == 2 * 16
+        assert gif.n_frames == 2 * 6  # the option over the model's N over the sampler config
 
 
 def test_zeroscope_config_names_only_its_folder():

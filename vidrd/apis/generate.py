@@ -208,13 +208,18 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
 # --- model from a config + checkpoint ----------------------------------------------------------
 def load_generation_config(config: str, sampler_config: Optional[str] = None,
                            cfg_options: Optional[dict] = None) -> Config:
-    """A model config with a sampler config merged in, then ``--cfg-options``.
+    """A model config with a sampler config laid over its sampler, then ``--cfg-options``.
 
     ``sampler_config`` is a file defining ``long_video_sampler = dict(...)`` (e.g.
-    ``configs/ablations/no_dsg.py``); its entries replace those of the model's
-    ``model.long_video_sampler`` (lists such as ``strategies`` are replaced whole). Options then
-    address the merged config, e.g. ``model.long_video_sampler.guidance_scale=9``.
+    ``configs/ablations/no_dsg.py``), an overlay (``vidrd.apis.sampler_overlay``): its entries
+    replace those of the model's ``model.long_video_sampler`` (lists such as ``strategies``
+    whole), and the model keeps its N (``num_frames``), M (``num_prompt_frames``), steps and
+    guidance unless the file names them. A file naming another sampler ``type`` replaces the
+    model's sampler but still takes those of the model's values the new type accepts. Options
+    then address the merged config, e.g. ``model.long_video_sampler.guidance_scale=9``.
     """
+    from vidrd.apis.sampler_overlay import overlay_sampler
+    from vidrd.utils.cli import UserError
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -222,9 +227,11 @@ def load_generation_config(config: str, sampler_config: Optional[str] = None,
         if not osp.isfile(sampler_config):
             raise FileNotFoundError(f'sampler config not found: {sampler_config!r}')
         sampler = Config.fromfile(sampler_config).get('long_video_sampler')
-        if sampler is None:
-            raise KeyError(f'{sampler_config} defines no long_video_sampler = dict(...)')
-        cfg.merge_from_dict({'model.long_video_sampler': sampler.to_dict()})
+        if not isinstance(sampler, dict):
+            raise UserError(f'{sampler_config} defines no long_video_sampler = dict(...) '
+                            '(see configs/ablations/vidrd_full.py)')
+        model = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+        cfg.model.long_video_sampler = overlay_sampler(model, sampler.to_dict())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
