@@ -17,6 +17,7 @@ from vidrd.utils.cli import UserError, user_error_message
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ZEROSCOPE = osp.join(REPO, 'configs', 'zeroscope_v2.py')
 SD21 = osp.join(REPO, 'configs', 'vidrd_sd21_ucf.py')
+RELEASED = osp.join(REPO, 'configs', 'vidrd_released.py')
 ABLATIONS = osp.join(REPO, 'configs', 'ablations')
 LONG_VIDEO = osp.join(REPO, 'configs', 'long_video')
 #: the SD-size sampler configs (tiny_shapes/ holds complete ones for the demo)
@@ -55,7 +56,7 @@ def test_sd_size_sampler_configs_name_no_model_setting_they_need_not(path):
         assert 'num_prompt_frames' not in sampler
 
 
-@pytest.mark.parametrize('config', [SD21, ZEROSCOPE], ids=osp.basename)
+@pytest.mark.parametrize('config', [SD21, RELEASED, ZEROSCOPE], ids=osp.basename)
 @pytest.mark.parametrize('path', OVERLAYS, ids=lambda p: osp.relpath(p, REPO))
 def test_every_overlay_builds_over_every_model_with_the_models_settings(config, path):
     model = Config.fromfile(config).model
