@@ -18,9 +18,17 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
 
 
+#: the paper's clip sampler as the model's own (the tiny config's default is FIFO-Diffusion):
+#: most tests here exercise its strategies, M and per-clip progress
+CLIP_SAMPLER = dict(_delete_=True, type='ReuseAndDiffuseSampler', num_frames=4,
+                    num_prompt_frames=0, num_inference_steps=2, guidance_scale=1.5,
+                    strategies=[], progress=False)
+
+
 @pytest.fixture(scope='module')
 def model_options(tiny_training_options):
-    return {k: v for k, v in tiny_training_options.items() if k.startswith('model.')}
+    options = {k: v for k, v in tiny_training_options.items() if k.startswith('model.')}
+    return dict(options, **{'model.long_video_sampler': CLIP_SAMPLER})
 
 
 @pytest.fixture(scope='module')
@@ -268,3 +276,12 @@ def test_the_status_line_is_cleared_before_every_run(app):
     with pytest.raises(gr.Error, match='Enter a prompt'):
         run.fn('', 1, 0, 1.5, 2, 'ReuseAndDiffuseSampler', 0, [],
                *[None] * (len(run.inputs) - 8))
+
+
+def test_the_page_starts_on_the_tiny_configs_own_method(tiny_training_options, tmp_path):
+    options = {k: v for k, v in tiny_training_options.items() if k.startswith('model.')}
+    app = GenerationApp(load_generation_model(TINY, cfg_options=options), out_dir=str(tmp_path))
+    request = _request(app, clips=2)
+    assert request.method == 'FIFODiffusionSampler'
+    path, frames = app.generate(request)
+    assert frames == len(read_video(path)[0]) == 2 * options['model.long_video_sampler.num_frames']

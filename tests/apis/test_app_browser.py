@@ -114,13 +114,15 @@ def test_invalid_input_shows_its_message(browser_page, prompt, message):
 
 def test_another_method_shows_its_settings_and_generates(browser_page, model_options):
     page = browser_page
-    assert page.locator('#clip_settings').is_visible()
+    # the tiny config's own method (FIFO-Diffusion) is chosen first
+    assert page.locator('#FIFODiffusionSampler_settings').is_visible()
+    assert not page.locator('#clip_settings').is_visible()
     assert not page.locator('#TemporalCoDenoisingSampler_settings').is_visible()
     page.locator('#method input').click()
     page.get_by_role('option', name='TemporalCoDenoisingSampler').click()
     page.locator('#TemporalCoDenoisingSampler_settings').wait_for(state='visible',
                                                                   timeout=10_000)
-    assert not page.locator('#clip_settings').is_visible()
+    assert not page.locator('#FIFODiffusionSampler_settings').is_visible()
     _submit(page, 'a red circle moving left', clips=2)
     page.locator('#status').get_by_text('TemporalCoDenoisingSampler').wait_for(timeout=180_000)
     frames = 2 * model_options['model.long_video_sampler.num_frames']
