@@ -1,10 +1,13 @@
 """Compute the real-data feature statistics of a video dataset config for FVD / frame FID.
 
-    python tools/compute_reference_stats.py CONFIG [--out stats.npz] [--dataloader train_dataloader]
-        [--num-videos N] [--extractor '{"type": "I3D", "weights": "..."}'] [--cfg-options k=v ...]
+    python tools/compute_reference_stats.py CONFIG [--out stats.npz] [--dataloader NAME]
+        [--num-videos N] [--extractor '{"type": "I3D", "weights": "..."}'] [--device auto]
+        [--cfg-options k=v ...]
 
 Defaults: the extractor and output path of the first FVD / frame-FID metric in the config's
-``test_evaluator``; the dataset of ``train_dataloader``. Logic: vidrd.evaluation.reference_stats.
+``test_evaluator``; the dataset of ``reference_dataloader`` (the protocol's real clips, e.g.
+configs/_base_/evaluation/ucf101_zero_shot.py), else of ``train_dataloader``. Logic:
+vidrd.evaluation.reference_stats.
 """
 import argparse
 import json
@@ -20,8 +23,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='config file with the real video dataset')
     parser.add_argument('--out', help='.npz or .safetensors to write')
-    parser.add_argument('--dataloader', default='train_dataloader',
-                        help='config entry whose dataset holds the real videos')
+    parser.add_argument('--dataloader',
+                        help='config entry whose dataset holds the real videos (default: '
+                             'reference_dataloader if the config has one, else '
+                             'train_dataloader)')
     parser.add_argument('--num-videos', type=int, help='videos to use, spread over the dataset')
     parser.add_argument('--extractor', type=json.loads, help='extractor config as JSON')
     parser.add_argument('--batch-size', type=int, default=8)

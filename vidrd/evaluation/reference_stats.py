@@ -142,7 +142,7 @@ def _video_of(item, video_key: Optional[str]):
 
 
 def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
-                            dataloader: str = 'train_dataloader', num_videos: Optional[int] = None,
+                            dataloader: Optional[str] = None, num_videos: Optional[int] = None,
                             batch_size: int = 8, num_workers: int = 0,
                             video_key: Optional[str] = None, video_range=(-1, 1),
                             device: str = 'cpu', progress: bool = True) -> ReferenceStats:
@@ -153,7 +153,10 @@ def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
         out: ``.npz`` / ``.safetensors`` to write; default: the ``reference_stats`` path of the
             first FVD / frame-FID metric of ``cfg.test_evaluator``.
         extractor: a ``FEATURE_EXTRACTORS`` config or module; default: that metric's extractor.
-        dataloader: the config entry whose ``dataset`` holds the real videos.
+        dataloader: the config entry whose ``dataset`` holds the real videos; default
+            ``reference_dataloader`` when the config has one (the evaluation protocol's real
+            clips, e.g. ``configs/_base_/evaluation/ucf101_zero_shot.py``), else
+            ``train_dataloader``.
         num_videos: use this many videos spread evenly over the dataset (default: all).
         video_key: the item field holding the video (default ``inputs``, then the data sample's
             ``gt_video``); videos are ``(3, F, H, W)`` in ``video_range`` or uint8.
@@ -186,6 +189,9 @@ def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
         if out is None:
             raise ValueError('say where to write the statistics (--out stats.npz)')
     extractor = build_extractor(extractor).to(device)
+    if dataloader is None:
+        dataloader = 'reference_dataloader' if 'reference_dataloader' in cfg else \
+            'train_dataloader'
     if dataloader not in cfg or 'dataset' not in cfg[dataloader]:
         raise KeyError(f'the config has no {dataloader}.dataset (choose --dataloader)')
     dataset = DATASETS.build(cfg[dataloader]['dataset'])
