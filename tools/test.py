@@ -1,8 +1,11 @@
 """Test a model: ``python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--out metrics.json]``:
 generate videos for the test set and print the metrics of ``test_evaluator`` (FVD, IS, ...).
 Without a checkpoint the config's pretrained weights are tested as they are (e.g. ModelScope T2V
-zero-shot)."""
+zero-shot). Several processes: ``bash tools/dist_test.sh CONFIG CHECKPOINT N``. The model runs
+on the GPU when there is one (mmengine's Runner), else on the CPU."""
 import argparse
+
+from mmengine.dist import is_main_process
 
 from vidrd.apis.metric_table import format_metric_table, write_metrics_json
 from vidrd.apis.run_config import (DictAction, add_sampling_amp_argument, build_runner,
@@ -37,6 +40,8 @@ def main():
     if args.checkpoint:
         check_checkpoint_file(args.checkpoint)  # before the evaluator's networks load
     metrics = build_runner(cfg).test()
+    if not is_main_process():  # every rank holds the gathered metrics; rank 0 reports them
+        return
     print('\n' + format_metric_table(metrics))
     if args.out:
         write_metrics_json(metrics, args.out, config=args.config, checkpoint=args.checkpoint)
