@@ -9,10 +9,12 @@ setup(
     packages=find_packages(include=['vidrd', 'vidrd.*']),
     package_data={'vidrd.datasets': ['prompts/*.json', 'prompts/*.txt']},
     python_requires='>=3.10',
+    # ranges the code supports, so an existing environment keeps its own torch build (CUDA or
+    # CPU-only); requirements/constraints.txt pins the versions CI and the demo install
     install_requires=[
-        'torch==2.14.1',
-        'torchvision==0.29.1',
-        'mmengine==0.10.7',
+        'torch>=2.1',  # scaled_dot_product_attention; FSDP2 (--strategy fsdp2) needs >= 2.6
+        'torchvision>=0.16',  # the torch 2.1 pairing; pytorch-fid's InceptionV3
+        'mmengine>=0.10.7,<0.11',  # Runner / FlexibleRunner internals vidrd relies on
         'transformers>=4.40',
         'safetensors>=0.4',
         'av>=12',
@@ -25,7 +27,7 @@ setup(
         'pyarrow',  # LAION-style parquet tables
         'matplotlib',
         'tensorboard>=2.14',
-        'pytorch-fid==0.3.0',
+        'pytorch-fid>=0.3,<0.4',  # calculate_frechet_distance, its InceptionV3
         'einops>=0.7',
     ],
     extras_require={

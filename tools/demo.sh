@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
-pip install -q -e '.[app]'
+# the tested torch / torchvision / mmengine (setup.py itself only states ranges)
+pip install -q -c requirements/constraints.txt -e '.[app]'
 python tools/demo.py "$@"
