@@ -61,18 +61,6 @@ class LongVideoComparison:
         """Seconds per generated frame of every sampler over ``reference``'s."""
         base = self.cost[reference]['seconds_per_frame']
         return {name: c['seconds_per_frame'] / base for name, c in self.cost.items()}
-import glob
-import os
-import os.path as osp
-from typing import Dict, List, Optional, Sequence
-
-import numpy as np
-import torch
-
-from vidrd.registry import METRICS
-
-#: the paper's ablation rows, in the order reported
-ABLATIONS = ('vidrd_full', 'no_fnr', 'no_pns', 'no_dsg', 'independent_clips')
 
 
 def load_sampler_configs(folder: str, names: Optional[Sequence[str]] = None) -> Dict[str, dict]:

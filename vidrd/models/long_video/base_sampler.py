@@ -124,8 +124,8 @@ class SamplingRun:
 class LongVideoSampler:
     """Base class of long-video samplers: settings, argument checks and the guided U-Net call.
 
-    Subclasses implement :meth:`sample` (and :meth:`layout` when their video is not N frames
-    per clip) and register themselves in ``MODELS``.
+    Subclasses implement :meth:`_run` (and :meth:`layout` when their video is not N frames
+    per clip) and register themselves in ``MODELS``; :meth:`sample` checks the arguments.
 
     Args:
         num_frames: N, frames the U-Net sees at once (a clip, or a window).
@@ -158,6 +158,7 @@ class LongVideoSampler:
         self.progress = progress
         self.autocast_dtype = resolve_autocast_dtype(autocast_dtype, name)
 
+    @torch.no_grad()
     def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
                negative_prompt_embeds: Optional[Embeds] = None, *,
                latent_shape: Tuple[int, int, int], num_clips: Optional[int] = None,
@@ -193,6 +194,18 @@ class LongVideoSampler:
         Returns:
             :class:`LongVideoOutput` without a sink, else None.
         """
+        run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
+                            generator, num_inference_steps, guidance_scale)
+        emit, finish = collect_or_sink(sink)
+        self._run(run, unet, scheduler, latent_shape, decode_fn, emit, callback)
+        return finish()
+
+    def _run(self, run: 'SamplingRun', unet: Callable, scheduler,
+             latent_shape: Tuple[int, int, int],
+             decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]],
+             emit: Callable[[GeneratedClip], None],
+             callback: Optional[StepCallback]) -> None:
+        """The method itself: make the video of ``run`` and ``emit`` it piece by piece."""
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
@@ -262,6 +275,14 @@ class LongVideoSampler:
             return first.device, first.dtype
         return embeds.device, embeds.dtype
 
+    @staticmethod
+    def _noise(run: 'SamplingRun', shape) -> torch.Tensor:
+        """Unit noise of ``shape`` from the run's generator (on its device), in the run's
+        device and dtype."""
+        g = run.generator
+        noise = torch.randn(shape, generator=g, device=g.device if g is not None else None)
+        return noise.to(device=run.device, dtype=run.dtype)
+
     # -- the U-Net call -----------------------------------------------------------------------
     @staticmethod
     def _text_conditioning(unet, embeds: torch.Tensor):
@@ -324,6 +345,42 @@ class LongVideoSampler:
         """The guided U-Net output at ``latents`` under the sampler's autocast."""
         with self._autocast(run.device):
             return self._guided_eps(unet, latents, t, embeds, run.guidance_scale)
+
+
+class WindowedSampler(LongVideoSampler):
+    """A sampler that runs the U-Net on windows of ``num_frames`` frames of a longer latent
+    video (co-denoising, FIFO-Diffusion): the settings and batching they share.
+
+    Args:
+        eta: DDIM eta of every step (0: deterministic); the scheduler draws the noise once per
+            frame, from the run's generator.
+        windows_per_call: windows batched into one U-Net call (None: all; 1 for large models).
+        others: see :class:`LongVideoSampler`.
+    """
+
+    def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
+                 guidance_scale: float = 7.5, eta: float = 0.0,
+                 windows_per_call: Optional[int] = None, progress: bool = True,
+                 autocast_dtype=None):
+        super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
+                         guidance_scale=guidance_scale, progress=progress,
+                         autocast_dtype=autocast_dtype)
+        name = type(self).__name__
+        if eta < 0:
+            raise ValueError(f'{name}: eta must be >= 0, got {eta}')
+        if windows_per_call is not None and windows_per_call < 1:
+            raise ValueError(f'{name}: windows_per_call must be >= 1 or None, got '
+                             f'{windows_per_call}')
+        self.eta, self.windows_per_call = float(eta), windows_per_call
+
+    def _groups(self, windows: list) -> List[list]:
+        """``windows`` in batches of ``windows_per_call``."""
+        size = self.windows_per_call or len(windows)
+        return [windows[k:k + size] for k in range(0, len(windows), size)]
+
+    def _step_kwargs(self, run: SamplingRun) -> dict:
+        """Keyword arguments of ``scheduler.step``: eta and the generator when eta > 0."""
+        return dict(eta=self.eta, generator=run.generator) if self.eta > 0 else {}
 
 
 def collect_or_sink(sink: Optional[Callable[[GeneratedClip], None]]):

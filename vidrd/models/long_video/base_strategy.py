@@ -1,6 +1,6 @@
 """The protocol between the long-video sampler and its strategies (FNR, PNS, DSG, baselines...).
 
-Notation of the paper (VidRD, Sec. 3.3; DESIGN.md section 3): clip ``i`` has ``N`` frames, the
+Notation of the paper (VidRD, Sec. 3.3): clip ``i`` has ``N`` frames, the
 first ``M`` of clip ``i >= 1`` are prompt frames tied to clip ``i - 1``; ``S`` DDIM steps,
 ``s = 0..S-1`` counting from the noisiest; ``z^{i,j}_s`` is the latent of clip ``i``, frame ``j``
 *before* step ``s``, so ``z^{i,j}_0`` is the clip's initial noise.

@@ -6,12 +6,12 @@ from tqdm.auto import tqdm
 
 from vidrd.registry import MODELS
 
-from .base_sampler import (Embeds, GeneratedClip, LongVideoOutput, LongVideoSampler,
-                           SamplingRun, StepCallback, as_tensor, collect_or_sink)
+from .base_sampler import (GeneratedClip, SamplingRun, StepCallback, WindowedSampler,
+                           as_tensor)
 
 
 @MODELS.register_module()
-class FIFODiffusionSampler(LongVideoSampler):
+class FIFODiffusionSampler(WindowedSampler):
     """Generate an unbounded video from a queue of frames at increasing noise levels
     (FIFO-Diffusion, Kim et al. 2024, Sec. 3; the authors' code: jjihwan/FIFO-Diffusion_public).
 
@@ -48,7 +48,7 @@ class FIFODiffusionSampler(LongVideoSampler):
         lookahead: lookahead denoising (authors: on).
         guidance_scale / progress / autocast_dtype: see :class:`LongVideoSampler`.
         eta: DDIM eta of every step (authors: 1).
-        windows_per_call: windows batched into one U-Net call (None: all).
+        windows_per_call: see :class:`WindowedSampler`.
     """
 
     def __init__(self, num_frames: int = 16, num_partitions: int = 4,
@@ -61,18 +61,13 @@ class FIFODiffusionSampler(LongVideoSampler):
                              f'{num_partitions}')
         super().__init__(num_frames=num_frames,
                          num_inference_steps=num_inference_steps or num_frames * num_partitions,
-                         guidance_scale=guidance_scale, progress=progress,
+                         guidance_scale=guidance_scale, eta=eta,
+                         windows_per_call=windows_per_call, progress=progress,
                          autocast_dtype=autocast_dtype)
         if lookahead and num_frames % 2:
             raise ValueError('FIFODiffusionSampler: lookahead denoising needs an even '
                              f'num_frames (windows overlap by half), got {num_frames}')
-        if eta < 0:
-            raise ValueError(f'FIFODiffusionSampler: eta must be >= 0, got {eta}')
-        if windows_per_call is not None and windows_per_call < 1:
-            raise ValueError('FIFODiffusionSampler: windows_per_call must be >= 1 or None, '
-                             f'got {windows_per_call}')
-        self.num_partitions, self.lookahead, self.eta = num_partitions, lookahead, float(eta)
-        self.windows_per_call = windows_per_call
+        self.num_partitions, self.lookahead = num_partitions, lookahead
 
     def _repr_extra(self) -> str:
         return f', lookahead={self.lookahead}, eta={self.eta}'
@@ -92,22 +87,12 @@ class FIFODiffusionSampler(LongVideoSampler):
             windows.append((total - f, windows[-1][2], total))
         return windows
 
-    @torch.no_grad()
-    def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
-               negative_prompt_embeds: Optional[Embeds] = None, *,
-               latent_shape: Tuple[int, int, int], num_clips: Optional[int] = None,
-               seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
-               decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-               sink: Optional[Callable[[GeneratedClip], None]] = None,
-               num_inference_steps: Optional[int] = None,
-               guidance_scale: Optional[float] = None,
-               callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
-        """Sample ``num_clips`` x f frames (see :meth:`LongVideoSampler.sample`);
-        ``num_inference_steps`` sets the queue's length L; ``callback`` reports the warm-up
-        steps and the iterations as the steps of one clip."""
+    def _run(self, run: SamplingRun, unet: Callable, scheduler, latent_shape, decode_fn,
+             emit, callback: Optional[StepCallback]) -> None:
+        """``run.num_clips`` x f frames, emitted in pieces of f; ``run.num_steps`` is the
+        queue's length L; ``callback`` reports the warm-up steps and the iterations as the
+        steps of one clip."""
         f = self.num_frames
-        run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
-                            generator, num_inference_steps, guidance_scale)
         queue_length = run.num_steps
         scheduler.set_timesteps(queue_length)
         timesteps = scheduler.timesteps.to(run.device)  # descending: tau_{L-1}, ..., tau_0
@@ -118,12 +103,9 @@ class FIFODiffusionSampler(LongVideoSampler):
         batch = run.cond[0].shape[0]
         total = run.num_clips * f
         frame_shape = (batch, latent_shape[0], 1) + tuple(latent_shape[1:])
-        windows = self.windows(queue_length)
-        per_call = self.windows_per_call or len(windows)
-        groups = [windows[k:k + per_call] for k in range(0, len(windows), per_call)]
-        step_kwargs = dict(eta=self.eta, generator=run.generator) if self.eta > 0 else {}
+        groups = self._groups(self.windows(queue_length))
+        step_kwargs = self._step_kwargs(run)
         conditioning: Dict[tuple, object] = {}
-        emit, finish = collect_or_sink(sink)
         num_steps = queue_length + total
 
         with tqdm(total=num_steps, desc='FIFO-Diffusion', unit='step',
@@ -159,7 +141,6 @@ class FIFODiffusionSampler(LongVideoSampler):
                     emit(GeneratedClip(index=it // f, latents=latents,
                                        video=decode_fn(latents) if decode_fn else None))
                 advance(queue_length + it)
-        return finish()
 
     def _warm_up(self, unet, scheduler, run: SamplingRun, frame_shape, timesteps, context: int,
                  conditioning, step_kwargs, advance) -> torch.Tensor:
@@ -186,9 +167,3 @@ class FIFODiffusionSampler(LongVideoSampler):
                 slots.append(scheduler.add_noise(
                     last, self._noise(run, last.shape), int(timesteps[length - 1 - k])))
         return torch.stack(slots, dim=2)
-
-    @staticmethod
-    def _noise(run: SamplingRun, shape) -> torch.Tensor:
-        g = run.generator
-        noise = torch.randn(shape, generator=g, device=g.device if g is not None else None)
-        return noise.to(device=run.device, dtype=run.dtype)

@@ -7,8 +7,8 @@ from tqdm.auto import tqdm
 
 from vidrd.registry import LONG_VIDEO_STRATEGIES, MODELS
 
-from .base_sampler import (Embeds, GeneratedClip, LongVideoOutput, LongVideoSampler,
-                           SamplingRun, StepCallback, VideoLayout, as_tensor, collect_or_sink)
+from .base_sampler import (GeneratedClip, LongVideoSampler, SamplingRun, StepCallback,
+                           VideoLayout, as_tensor)
 from .base_strategy import LongVideoContext, LongVideoStrategy
 
 
@@ -90,24 +90,11 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         return VideoLayout([n] + [later] * (num_clips - 1),
                            prompt_frames=0 if self.drop_prompt_frames else m)
 
-    # -- public entry point -------------------------------------------------------------------
-    @torch.no_grad()
-    def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
-               negative_prompt_embeds: Optional[Embeds] = None, *,
-               latent_shape: Tuple[int, int, int], num_clips: Optional[int] = None,
-               seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
-               decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-               sink: Optional[Callable[[GeneratedClip], None]] = None,
-               num_inference_steps: Optional[int] = None,
-               guidance_scale: Optional[float] = None,
-               callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
-        """Sample ``num_clips`` clips of B videos (see :meth:`LongVideoSampler.sample`).
-
-        ``decode_fn`` is called once per clip with its N frames; ``callback`` after every DDIM
-        step of every clip.
-        """
-        run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
-                            generator, num_inference_steps, guidance_scale)
+    # -- the clips ----------------------------------------------------------------------------
+    def _run(self, run: SamplingRun, unet: Callable, scheduler, latent_shape, decode_fn,
+             emit, callback: Optional[StepCallback]) -> None:
+        """Sample ``run.num_clips`` clips of B videos; ``decode_fn`` is called once per clip
+        with its N frames, ``callback`` after every DDIM step of every clip."""
         scheduler.set_timesteps(run.num_steps)
         timesteps = scheduler.timesteps
         ctx = LongVideoContext(
@@ -116,8 +103,6 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             seed_compatible=self.seed_compatible, scheduler=scheduler, timesteps=timesteps)
         batch = run.cond[0].shape[0]
         shape = (batch, latent_shape[0], self.num_frames, latent_shape[1], latent_shape[2])
-        emit, finish = collect_or_sink(sink)
-
         bar = tqdm(total=run.num_clips * len(timesteps), desc='long video', unit='step',
                    disable=not self.progress)
         # the text conditioning (with the U-Net's cross-attention K / V where it can
@@ -135,7 +120,6 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
                                        decode_fn, bar, callback))
         finally:
             bar.close()
-        return finish()
 
     # -- one clip -----------------------------------------------------------------------------
     def _sample_clip(self, ctx: LongVideoContext, i: int, unet, scheduler, timesteps,

@@ -1,13 +1,13 @@
 """Temporal co-denoising (MultiDiffusion, Bar-Tal et al. 2023; Gen-L-Video, Wang et al. 2023)."""
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 import torch
 from tqdm.auto import tqdm
 
 from vidrd.registry import MODELS
 
-from .base_sampler import (Embeds, GeneratedClip, LongVideoOutput, LongVideoSampler,
-                           StepCallback, VideoLayout, as_tensor, collect_or_sink)
+from .base_sampler import (GeneratedClip, SamplingRun, StepCallback, VideoLayout,
+                           WindowedSampler, as_tensor)
 
 WEIGHTINGS = ('flat', 'pyramid')
 
@@ -36,7 +36,7 @@ def window_weights(window: int, weighting: str) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class TemporalCoDenoisingSampler(LongVideoSampler):
+class TemporalCoDenoisingSampler(WindowedSampler):
     """Denoise a whole long video at once as overlapping windows of N frames (MultiDiffusion,
     Bar-Tal et al. 2023, eq. 5; Gen-L-Video, Wang et al. 2023, eq. 4).
 
@@ -63,8 +63,7 @@ class TemporalCoDenoisingSampler(LongVideoSampler):
             window's edge, where it sees the least temporal context, count less).
         num_inference_steps / guidance_scale / progress / autocast_dtype: see
             :class:`LongVideoSampler`.
-        eta: DDIM eta of every step (0: deterministic).
-        windows_per_call: windows batched into one U-Net call (None: all; 1 for large models).
+        eta / windows_per_call: see :class:`WindowedSampler`.
     """
 
     def __init__(self, num_frames: int = 16, stride: Optional[int] = None,
@@ -73,20 +72,15 @@ class TemporalCoDenoisingSampler(LongVideoSampler):
                  windows_per_call: Optional[int] = None, progress: bool = True,
                  autocast_dtype=None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
-                         guidance_scale=guidance_scale, progress=progress,
+                         guidance_scale=guidance_scale, eta=eta,
+                         windows_per_call=windows_per_call, progress=progress,
                          autocast_dtype=autocast_dtype)
         stride = max(1, num_frames // 4) if stride is None else stride
         if not 1 <= stride <= num_frames:
             raise ValueError(f'TemporalCoDenoisingSampler: stride must be in [1, num_frames='
                              f'{num_frames}], got {stride}')
         window_weights(num_frames, weighting)  # checks the name
-        if eta < 0:
-            raise ValueError(f'TemporalCoDenoisingSampler: eta must be >= 0, got {eta}')
-        if windows_per_call is not None and windows_per_call < 1:
-            raise ValueError('TemporalCoDenoisingSampler: windows_per_call must be >= 1 or '
-                             f'None, got {windows_per_call}')
-        self.stride, self.weighting, self.eta = stride, weighting, float(eta)
-        self.windows_per_call = windows_per_call
+        self.stride, self.weighting = stride, weighting
 
     def _repr_extra(self) -> str:
         return f', stride={self.stride}, weighting={self.weighting!r}, eta={self.eta}'
@@ -99,28 +93,15 @@ class TemporalCoDenoisingSampler(LongVideoSampler):
         seams = sorted(edges - {0, length})
         return VideoLayout([self.num_frames] * num_clips, seams=seams)
 
-    @torch.no_grad()
-    def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
-               negative_prompt_embeds: Optional[Embeds] = None, *,
-               latent_shape: Tuple[int, int, int], num_clips: Optional[int] = None,
-               seed: Optional[int] = None, generator: Optional[torch.Generator] = None,
-               decode_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-               sink: Optional[Callable[[GeneratedClip], None]] = None,
-               num_inference_steps: Optional[int] = None,
-               guidance_scale: Optional[float] = None,
-               callback: Optional[StepCallback] = None) -> Optional[LongVideoOutput]:
-        """Sample a video of ``num_clips`` x N frames (see :meth:`LongVideoSampler.sample`);
-        the sink gets it in pieces of N frames once the last step is done, ``callback``
-        reports the steps as those of one clip."""
-        run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
-                            generator, num_inference_steps, guidance_scale)
+    def _run(self, run: SamplingRun, unet: Callable, scheduler, latent_shape, decode_fn,
+             emit, callback: Optional[StepCallback]) -> None:
+        """A video of ``run.num_clips`` x N frames; the sink gets it in pieces of N frames once
+        the last step is done, ``callback`` reports the steps as those of one clip."""
         n, clips = self.num_frames, run.num_clips
         length = clips * n
         batch = run.cond[0].shape[0]
-        g = run.generator
-        latents = torch.randn((batch, latent_shape[0], length) + tuple(latent_shape[1:]),
-                              generator=g, device=g.device if g is not None else None)
-        latents = latents.to(device=run.device, dtype=run.dtype) * scheduler.init_noise_sigma
+        latents = self._noise(run, (batch, latent_shape[0], length) + tuple(latent_shape[1:]))
+        latents = latents * scheduler.init_noise_sigma
         scheduler.set_timesteps(run.num_steps)
         timesteps = scheduler.timesteps
         starts = window_starts(length, n, self.stride)
@@ -129,10 +110,9 @@ class TemporalCoDenoisingSampler(LongVideoSampler):
         for a in starts:
             coverage[a:a + n] += weights
         assert bool((coverage > 0).all()), 'a frame is in no window'
-        per_call = self.windows_per_call or len(starts)
-        groups = [starts[k:k + per_call] for k in range(0, len(starts), per_call)]
+        groups = self._groups(starts)
         conditioning: Dict[tuple, object] = {}
-        step_kwargs = dict(eta=self.eta, generator=g) if self.eta > 0 else {}
+        step_kwargs = self._step_kwargs(run)
 
         with tqdm(total=len(timesteps), desc='co-denoising', unit='step',
                   disable=not self.progress) as bar:
@@ -153,9 +133,7 @@ class TemporalCoDenoisingSampler(LongVideoSampler):
                 if callback is not None:
                     callback(0, s, 1, len(timesteps))
 
-        emit, finish = collect_or_sink(sink)
         for k in range(clips):
             piece = latents[:, :, k * n:(k + 1) * n]
             emit(GeneratedClip(index=k, latents=piece,
                                video=decode_fn(piece) if decode_fn is not None else None))
-        return finish()
