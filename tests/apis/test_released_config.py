@@ -47,8 +47,10 @@ TINY = ['model.num_frames=4', 'model.resolution=(16,16)',
 
 
 def _options(argv):
-    from mmengine.config import DictAction
+    """``--cfg-options argv`` as tools parse it."""
     import argparse
+
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(['--cfg-options', *argv]).cfg_options
