@@ -7,9 +7,12 @@
         [--cfg-options model.long_video_sampler.guidance_scale=9] [--amp bf16] [--device auto]
 
 One mp4 / gif (and optionally a folder of PNG frames) per prompt. ``--storyline FILE`` makes one
-video whose clip i follows line i. ``--sampler-config`` merges a sampler config (a file with
-``long_video_sampler = dict(...)``, see configs/ablations/) into ``model.long_video_sampler``;
-``--cfg-options`` then edits the merged config. The logic lives in vidrd.apis.generate.
+video whose clip i follows line i. ``--sampler-config`` lays a sampler config (a file with
+``long_video_sampler = dict(...)``, see configs/ablations/ and configs/long_video/) over
+``model.long_video_sampler``: its strategies and parameters, the model's N, M, steps and guidance
+unless it names them (vidrd.apis.sampler_overlay); ``--cfg-options`` then edits the merged
+config. ``--device auto`` (default): the GPU when there is one. The logic lives in
+vidrd.apis.generate.
 """
 import argparse
 
