@@ -21,6 +21,7 @@ from mmengine.config import DictAction
 from vidrd.apis.app import launch_app
 from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import InvalidValueError, run_cli
+from vidrd.utils.device import add_device_argument, resolve_device
 
 
 def _bool(text: str) -> bool:
@@ -41,7 +42,7 @@ def main():
                         help='true: a public gradio.live link (needs the internet)')
     parser.add_argument('--sampler-config', help='e.g. configs/ablations/tiny_shapes/vidrd_full.py')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--device', default='cpu')
+    add_device_argument(parser)
     add_sampling_amp_argument(parser)
     parser.add_argument('--trust-pickle', action='store_true',
                         help='allow a checkpoint that needs full unpickling (trusted files only)')
@@ -49,7 +50,7 @@ def main():
     launch_app(args.config, args.checkpoint, port=args.port, share=_bool(args.share),
                host=args.host, sampler_config=args.sampler_config,
                cfg_options=with_sampling_amp(args.cfg_options, args.amp),
-               device=args.device, trust_pickle=args.trust_pickle)
+               device=resolve_device(args.device), trust_pickle=args.trust_pickle)
 
 
 if __name__ == '__main__':

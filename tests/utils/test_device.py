@@ -12,8 +12,6 @@ from vidrd.utils.cli import InvalidValueError, user_error_message
 from vidrd.utils.device import resolve_device
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-#: tools whose --device is still their own (owned elsewhere; see the issue's report)
-PENDING = {'app.py'}
 
 
 @pytest.fixture
@@ -78,8 +76,6 @@ def test_every_tool_with_a_device_argument_defaults_to_auto():
             with_device[osp.relpath(path, osp.join(REPO, 'tools'))] = source
     assert {'generate.py', 'compute_reference_stats.py', 'cache_latents.py'} <= set(with_device)
     for tool, source in with_device.items():
-        if tool in PENDING:
-            continue
         assert 'add_device_argument(parser)' in source, tool
         assert re.search(r'resolve_device\(args\.device\)', source), tool
         assert "'--device'" not in source, f'{tool}: use add_device_argument'

@@ -7,7 +7,10 @@ custom_imports = dict(imports=['vidrd_freenoise'], allow_failed_imports=False)
 
 model = dict(
     num_clips=3,
+    # the paper's clip-after-clip sampler at the tiny model's settings (its own is FIFO)
     long_video_sampler=dict(
+        _delete_=True, type='ReuseAndDiffuseSampler', num_frames=8, num_inference_steps=20,
+        guidance_scale=1.5, progress=False,
         num_prompt_frames=2,
         drop_prompt_frames=True,
         strategies=[

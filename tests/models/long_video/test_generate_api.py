@@ -100,8 +100,9 @@ def test_ablation_configs_build(name, types):
     assert isinstance(sampler, ReuseAndDiffuseSampler)
     assert [type(s).__name__ for s in sampler.strategies] == types
     full = Config.fromfile(osp.join(ABLATIONS, 'vidrd_full.py')).long_video_sampler
+    # one change per ablation (N, M, steps and guidance stay the model's: overlays)
     for key in ('num_frames', 'num_prompt_frames', 'num_inference_steps', 'guidance_scale'):
-        assert cfg.long_video_sampler[key] == full[key]  # one change per ablation
+        assert cfg.long_video_sampler.get(key) == full.get(key)
 
 
 def test_sampler_config_merges_into_model_config():
