@@ -65,6 +65,7 @@ def setup(tmp_path, tiny_training_options, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.whole_cpu  # two torchrun processes of its own: run alone, after the others
 def test_two_gloo_processes_give_the_metrics_of_one(setup, monkeypatch, capsys):
     env = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=str(_free_port()),
                PYTHONWARNINGS='ignore')
