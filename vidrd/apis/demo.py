@@ -14,7 +14,8 @@ Stages (each logged with its wall time, all outputs under ``work_dir``):
    the methods after the paper (temporal co-denoising, FIFO-Diffusion, reconstruction
    guidance; ``configs/long_video/tiny_shapes``), scored with ``LongVideoContinuity`` with
    their compute per frame; the model's own sampler again over 6 clips; a side-by-side video
-   and a PNG strip of one prompt under every sampler; long videos of two prompts as files;
+   and a PNG strip of one prompt under every sampler; long videos of two prompts and a 6-clip
+   storyline (two prompts, three clips each) as files;
 5. write ``report.md`` / ``report.json``: figures, which claims they support, timings and
    where everything is.
 """
@@ -91,6 +92,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
     samplers = dict(load_sampler_configs(PAPER_SAMPLERS), **load_sampler_configs(METHOD_SAMPLERS))
     default = _name_of(model.sampler, samplers)
+    samplers.setdefault(default, model.sampler)  # a row of its own when no config builds it
     long_dir = osp.join(work_dir, 'long_videos')
     prompts = heldout_prompts * ablation_videos
     comparison = run_long_video_ablation(model, prompts, samplers, num_clips=long_video_clips,
@@ -99,6 +101,11 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
                                      num_clips=longer_clips, seed=0)
     long_videos = generate_long_video(model, heldout_prompts[:long_video_prompts],
                                       num_clips=long_video_clips, seed=0, out_dir=long_dir)
+    # a storyline: one prompt for the first half of the clips, another for the rest
+    half = longer_clips // 2
+    storyline = [heldout_prompts[0]] * half + [heldout_prompts[1]] * (longer_clips - half)
+    long_videos += generate_long_video(model, [storyline], seed=0,
+                                       out_dir=osp.join(long_dir, 'storyline'))
     stage('long videos', t)
     runs = {f'{long_video_clips} clips': comparison.scores[default],
             f'{longer_clips} clips': longer.scores[default]}
@@ -122,7 +129,9 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
                                  default_sampler=default, samplers=[PAPER_SAMPLERS,
                                                                     METHOD_SAMPLERS],
                                  videos_per_prompt=ablation_videos,
-                                 side_by_side=vars(comparison.side_by_side)),
+                                 side_by_side=vars(comparison.side_by_side),
+                                 storyline=dict(prompts=storyline,
+                                                files=long_videos[-1].files)),
         files=dict(checkpoints=runner.work_dir, test_videos=osp.join(runner.work_dir, 'videos'),
                    long_videos=[v.files for v in long_videos],
                    side_by_side=comparison.side_by_side.files, classifier=classifier_path))
@@ -222,6 +231,9 @@ def _ablation_lines(report: Dict, work_dir: str) -> list:
               f"Prompt \"{strip['prompt']}\" under every sampler (rows; a tick marks where a "
               'clip begins):', '', f"![long videos]({osp.relpath(strip['files']['png'], work_dir)})", '',
               f"Side by side ({', '.join(strip['columns'])}): {strip['files']['mp4']}", '',
+              f"A {count}-clip storyline with {default} (clip i follows line i of "
+              f"{settings['storyline']['prompts']}): {settings['storyline']['files']['mp4']}",
+              '',
               '### What the table says', '']
     lines += [f'- {claim}' for claim in report['long_video_claims']]
     return lines
