@@ -38,5 +38,7 @@ setup(
         'benchmarks': ['diffusers>=0.30'],
         'eval': [],  # pytorch-fid is a runtime dependency now; kept so `.[eval]` still installs
         'deepspeed': ['deepspeed'],  # configs/_base_/strategies/deepspeed_zero2.py (GPU)
+        # the documentation site (mkdocs.yml): bash tools/docs/build.sh
+        'docs': ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5', 'mkdocstrings[python]>=0.26'],
     },
 )

@@ -1,5 +1,5 @@
 """The plugin mechanism: custom_imports, duplicate names, force=True, listing, one-way imports,
-and the complete example of docs/writing_a_plugin.md."""
+and the complete example of docs/user_guides/writing_a_plugin.md."""
 import ast
 import os
 import os.path as osp
@@ -158,8 +158,9 @@ def test_nothing_in_vidrd_imports_from_plugins():
 
 
 def _doc_files():
-    """The ``# file: PATH`` code blocks of docs/writing_a_plugin.md."""
-    with open(osp.join(REPO, 'docs', 'writing_a_plugin.md'), encoding='utf-8') as f:
+    """The ``# file: PATH`` code blocks of docs/user_guides/writing_a_plugin.md."""
+    path = osp.join(REPO, 'docs', 'user_guides', 'writing_a_plugin.md')
+    with open(path, encoding='utf-8') as f:
         doc = f.read()
     blocks = re.findall(r'```\w*\n# file: (\S+)\n(.*?)```', doc, flags=re.S)
     return {path: body for path, body in blocks}

@@ -67,6 +67,8 @@ CASES = {
                          'bad value': [TINY, '--out', '{tmp}/cache', '--shard-size', '0']},
     'data/check_dataset.py': {'missing file': ['no/such/config.py'],
                               'bad value': [TINY, '--workers', '-1']},
+    'docs/generate_pages.py': {'missing file': ['--check', '--repo', 'no/such/repo'],
+                               'bad value': ['--check', '--only', 'no-such-block']},
 }
 #: what the message must say (besides being one line)
 EXPECTED = {'missing file': ('not found', 'not exist', 'No such file'),

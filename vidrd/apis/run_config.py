@@ -1,39 +1,17 @@
 """From command-line arguments to a ready mmengine Runner (the logic behind tools/*.py)."""
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
 
+from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROOT,  # noqa: F401
+                                      config_paths, file_source)
 from vidrd.utils.precision import precision_names, resolve_autocast, short_name, torch_name
 
-#: config keys whose string values are local files or folders the run needs
-PATH_KEYS = ('folder', 'pretrained', 'checkpoint', 'unet_config', 'tokenizer', 'data_root',
-             'ann_file', 'split_file', 'caption_file', 'segments_file', 'weights',
-             'reference_stats', 'prompt_file', 'lpips_weights', 'vgg_weights',
-             'class_index_file', 'motion_module', 'cache_dir')
-MISSING_HINT = ('Put the files there (see README, "Real weights and data"), or point the config '
-                'at your copies with --cfg-options, e.g. --cfg-options '
-                'model.unet.folder=/path/to/stable-diffusion-2-1-base/unet')
-
-
-RELATIVE_TO_DATA_ROOT = ('ann_file', 'split_file', 'caption_file', 'segments_file')
-
-
-def _walk(node, prefix: str = '', data_root: str = '') -> Iterator[Tuple[str, object, str]]:
-    """(key, value, data_root of the enclosing dataset) of every leaf of a config tree."""
-    if isinstance(node, dict):
-        data_root = node.get('data_root') or data_root
-        for key, value in node.items():
-            if key == 'weights' and node.get('train_if_missing'):
-                continue  # the component trains and writes a missing file itself
-            yield from _walk(value, f'{prefix}.{key}' if prefix else str(key), data_root)
-    elif isinstance(node, (list, tuple)):
-        for k, value in enumerate(node):
-            yield from _walk(value, f'{prefix}[{k}]', data_root)
-    else:
-        yield prefix, node, data_root
+MISSING_HINT = (f'Put the files there ({FILES_PAGE} lists the files of every shipped config and '
+                'where they come from), or point the config at your copies with --cfg-options')
 
 
 def missing_paths(cfg: Config, sections=('model', 'train_dataloader', 'val_dataloader',
@@ -41,35 +19,25 @@ def missing_paths(cfg: Config, sections=('model', 'train_dataloader', 'val_datal
                   ) -> List[Tuple[str, str]]:
     """(config key, path) of every file or folder the config names that does not exist.
 
-    ``ann_file`` and friends are checked relative to their dataset's ``data_root``.
+    ``ann_file`` and friends are checked relative to their dataset's ``data_root``
+    (:func:`vidrd.apis.config_files.config_paths` walks the config).
     """
-    missing = []
-    for section in sections:
-        node = cfg.get(section)
-        if node is None:
-            continue
-        node = node.to_dict() if hasattr(node, 'to_dict') else node
-        for key, value, data_root in _walk(node, section):
-            leaf = key.rsplit('.', 1)[-1]
-            if leaf not in PATH_KEYS or not isinstance(value, str) or not value:
-                continue
-            if leaf == 'tokenizer' and not (os.sep in value or value.startswith('.')):
-                continue
-            path = value
-            if leaf in RELATIVE_TO_DATA_ROOT and not osp.isabs(value):
-                path = osp.join(data_root, value)
-            if not osp.exists(path):
-                missing.append((key, path))
-    return missing
+    return [(key, path) for key, path in config_paths(cfg, sections) if not osp.exists(path)]
 
 
 def check_paths(cfg: Config, sections=None) -> None:
-    """Stop at once, naming every missing weights / data path and what to put there."""
+    """Stop at once, naming every missing weights / data path, where it comes from and what to
+    do about it."""
     missing = missing_paths(cfg, sections) if sections else missing_paths(cfg)
     if missing:
-        lines = '\n'.join(f'  {key} = {path!r}' for key, path in missing)
-        raise FileNotFoundError(f'{cfg.filename}: these files or folders do not exist:\n{lines}\n'
-                                f'{MISSING_HINT}')
+        lines = []
+        for key, path in missing:
+            source = file_source(path)
+            lines.append(f'  {key} = {path!r}' + (f'  ({source})' if source else ''))
+        example = f'{missing[0][0]}=/path/to/your/copy'
+        raise FileNotFoundError(f'{cfg.filename}: these files or folders do not exist:\n'
+                                + '\n'.join(lines) + f'\n{MISSING_HINT}, e.g. --cfg-options '
+                                f'{example}')
 
 
 STRATEGY_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
