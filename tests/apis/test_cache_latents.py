@@ -142,3 +142,17 @@ def test_encoders_read_from_files_are_built_alone_batched_and_cache_the_same(
             torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-6, msg=name)
     with pytest.raises(ValueError, match='batch_size must be >= 1'):
         cache_latents(cfg, out, shard_size=3, progress=False, batch_size=0)
+
+
+def test_the_embedded_config_stops_at_once_naming_its_autoencoder(tmp_path):
+    """Its pixel-shuffle autoencoder has no posterior to cache: one user error, before the
+    dataset or any network is built, and no folder written."""
+    from vidrd.utils.cli import InvalidValueError, user_error_message
+    out = tmp_path / 'cache'
+    with pytest.raises(InvalidValueError) as err:
+        cache_latents(load_config(TINY, work_dir=str(tmp_path / 'wd')), str(out),
+                      progress=False)
+    message = user_error_message(err.value)
+    assert message is not None and '\n' not in message
+    assert 'PixelShuffleAutoencoder' in message and 'train from the videos' in message
+    assert not out.exists()

@@ -73,6 +73,13 @@ CASES = {
 #: what the message must say (besides being one line)
 EXPECTED = {'missing file': ('not found', 'not exist', 'No such file'),
             'bad value': ('must', 'not a checkpoint', 'no mmengine json', 'unknown extension')}
+#: further user errors a user meets first: (tool, case, argv, words the message must hold)
+MORE_CASES = [
+    # the embedded config's pixel-shuffle autoencoder has no posterior to cache
+    ('cache_latents.py', 'embedded config', [TINY, '--out', '{tmp}/cache'],
+     ('configs/vidrd_tiny_shapes.py', 'PixelShuffleAutoencoder', 'no posterior',
+      'train from the videos')),
+]
 
 
 def _tools():
@@ -120,6 +127,9 @@ def results(tmp_path_factory):
         for kind, argv in CASES.get(tool, {}).items():
             tmp = str(tmp_path_factory.mktemp(f'{tool.replace("/", "_")}_{kind[:3]}'))
             jobs.append(((tool, kind), (tool, _argv(argv, tmp))))
+    for tool, case, argv, _ in MORE_CASES:
+        tmp = str(tmp_path_factory.mktemp(f'{tool.replace("/", "_")}_more'))
+        jobs.append(((tool, case), (tool, _argv(argv, tmp))))
     halves = [jobs[0::2], jobs[1::2]]
     folders = [str(tmp_path_factory.mktemp('batch')) for _ in halves]
     with ThreadPoolExecutor(2) as pool:
@@ -142,6 +152,17 @@ def test_user_error_is_one_line_without_traceback(results, tool, kind):
     assert len(lines) == 1, stderr
     assert lines[0].startswith(f'{osp.basename(tool)}: error: '), lines[0]
     assert any(word in lines[0] for word in EXPECTED[kind]), lines[0]
+
+
+@pytest.mark.parametrize('tool, case, argv, words', MORE_CASES,
+                         ids=[f'{t}-{c}' for t, c, _, _ in MORE_CASES])
+def test_more_user_errors_are_one_line(results, tool, case, argv, words):
+    result = results[tool, case]
+    stderr = result['stderr'].strip()
+    assert result['returncode'] == 2, (result['returncode'], stderr[-2000:])
+    assert 'Traceback' not in stderr and len(stderr.splitlines()) == 1, stderr[-2000:]
+    for word in words:
+        assert word in stderr, (word, stderr)
 
 
 def test_unknown_type_suggests_close_names_and_debug_shows_the_traceback(tmp_path):

@@ -7,10 +7,12 @@ from (seed, i, k), so a resumed or repeated run writes the same content. Only th
 text encoder are built (not the U-Net, when both read their weights from files); they run on
 the given device, ``batch_size`` clips / captions per call.
 """
+import inspect
 import os
 import os.path as osp
 import random
-from typing import Dict, List, Optional, Sequence, Tuple
+import typing
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from torch import nn
 from vidrd.datasets.latent_cache import (META_NAME, NEGATIVE_NAME, is_complete_shard,
                                          read_meta, shard_name, shard_range, write_json_atomic,
                                          write_shard)
+from vidrd.utils.cli import InvalidValueError
 from vidrd.utils.logging import get_logger
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -42,6 +45,43 @@ def _plain_metainfo(metainfo: dict) -> dict:
 WEIGHT_KEYS = ('folder', 'pretrained', 'checkpoint')
 
 
+def _no_posterior_message(where: str, vae_type: str) -> str:
+    return (f'{where}: model.vae is {vae_type}, which has no posterior (no '
+            'encode_video_moments): a latent cache stores posterior moments, so the VAE must be '
+            'one with a posterior, such as AutoencoderKL / PretrainedAutoencoderKL. A '
+            'deterministic autoencoder costs next to nothing to run: train from the videos '
+            '(without latent_cache)')
+
+
+def _built_class(obj) -> Optional[type]:
+    """The class a registry entry builds: the entry itself, or a builder function's annotated
+    return class (e.g. ``PretrainedAutoencoderKL``); None when that cannot be told."""
+    if inspect.isclass(obj):
+        return obj
+    try:
+        built = typing.get_type_hints(obj).get('return')
+    except Exception:  # noqa: BLE001 - unresolvable annotations: decide after building
+        return None
+    return built if inspect.isclass(built) else None
+
+
+def check_vae_has_posterior(cfg: Config) -> None:
+    """Stop before anything is built when the config's VAE has no posterior moments.
+
+    Raises:
+        InvalidValueError: naming the config, the VAE type and what to do (one line in the
+            tools).
+    """
+    from vidrd.registry import MODELS
+    vae_cfg = (cfg.get('model') or {}).get('vae')
+    vae_type = vae_cfg.get('type') if isinstance(vae_cfg, Mapping) else None
+    if not isinstance(vae_type, str):
+        return
+    cls = _built_class(MODELS.get(vae_type)) if MODELS.get(vae_type) is not None else None
+    if cls is not None and not hasattr(cls, 'encode_video_moments'):
+        raise InvalidValueError(_no_posterior_message(cfg.filename or 'the config', vae_type))
+
+
 class FrozenEncoders:
     """The frozen VAE encoder and text encoder of a model config, on one device.
 
@@ -55,8 +95,7 @@ class FrozenEncoders:
     def __init__(self, vae: nn.Module, text_encoder: nn.Module, negative_prompt: str = '',
                  device: str = 'cpu'):
         if not hasattr(vae, 'encode_video_moments'):
-            raise TypeError(f'{type(vae).__name__} has no posterior moments '
-                            '(encode_video_moments): caching needs a VAE such as AutoencoderKL')
+            raise InvalidValueError(_no_posterior_message('the model', type(vae).__name__))
         self.vae = vae.requires_grad_(False).eval().to(device)
         self.text_encoder = text_encoder.requires_grad_(False).eval().to(device)
         self.negative_prompt = negative_prompt
@@ -162,6 +201,7 @@ def cache_latents(cfg: Config, out_dir: str, shard_size: int = 64, crops_per_cli
     check_value(shard_size >= 1 and crops_per_clip >= 1 and batch_size >= 1,
                 f'shard_size, crops_per_clip and batch_size must be >= 1, got {shard_size}, '
                 f'{crops_per_clip}, {batch_size}')
+    check_vae_has_posterior(cfg)  # before the dataset and the encoders are built
     rank = int(os.environ.get('RANK', 0)) if rank is None else rank
     world_size = int(os.environ.get('WORLD_SIZE', 1)) if world_size is None else world_size
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
