@@ -148,3 +148,64 @@ def tiny_vlm_dirs(tmp_path_factory):
     """{'blip2': folder, 'llava': folder} of tiny random models with their processors."""
     root = tmp_path_factory.mktemp('tiny_vlms')
     return dict(blip2=save_tiny_blip2(root / 'blip2'), llava=save_tiny_llava(root / 'llava'))
+
+
+# --- a tiny random Qwen2-VL: a processor that takes videos= ------------------------------------
+QWEN_SPECIAL_TOKENS = ['<pad>', '<unk>', '<|im_start|>', '<|im_end|>', '<|vision_start|>',
+                       '<|vision_end|>', '<|image_pad|>', '<|video_pad|>']
+#: Qwen2-VL's chat template in miniature: a video item becomes the vision tokens the processor
+#: expands into one <|video_pad|> per merged patch of the video
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }} "
+    "{% for item in message['content'] %}"
+    "{% if item['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif item['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% else %}{{ item['text'] }}{% endif %}{% endfor %}<|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant {% endif %}")
+
+
+def save_tiny_qwen2_vl(folder) -> str:
+    """Qwen2VLForConditionalGeneration (vision: 1 block of width 16, 8 px patches, 2 frames per
+    temporal patch; Qwen2 text: width 16, 1 layer) + its processor (image and video processors,
+    a word-level tokenizer with Qwen's vision tokens, a chat template)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import (PreTrainedTokenizerFast, Qwen2VLConfig,
+                              Qwen2VLForConditionalGeneration, Qwen2VLImageProcessor,
+                              Qwen2VLProcessor, Qwen2VLVideoProcessor)
+    words = QWEN_SPECIAL_TOKENS + list(VLM_WORDS) + [f'w{i}' for i in range(40)]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>'))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.decoder = decoders.WordPiece()
+    backend.add_special_tokens(QWEN_SPECIAL_TOKENS)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token='<unk>',
+                                        pad_token='<pad>', eos_token='<|im_end|>')
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
+    config = Qwen2VLConfig(
+        vision_config=dict(depth=1, embed_dim=16, hidden_size=16, num_heads=2, mlp_ratio=2,
+                           patch_size=8, spatial_merge_size=2, temporal_patch_size=2),
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=512, bos_token_id=None,
+                         eos_token_id=ids['<|im_end|>'], pad_token_id=0, initializer_range=0.5,
+                         # multimodal rotary sections (time, height, width): head_dim 8 / 2
+                         rope_parameters=dict(rope_type='default', rope_theta=10000.0,
+                                              mrope_section=[2, 1, 1])),
+        image_token_id=ids['<|image_pad|>'], video_token_id=ids['<|video_pad|>'],
+        vision_start_token_id=ids['<|vision_start|>'],
+        vision_end_token_id=ids['<|vision_end|>'])
+    torch.manual_seed(0)
+    Qwen2VLForConditionalGeneration(config).save_pretrained(folder)
+    # frames resized to 32 x 32 .. 64 x 64 pixels: a few 16 px merged patches each
+    vision = dict(patch_size=8, merge_size=2, temporal_patch_size=2,
+                  size=dict(shortest_edge=32 * 32, longest_edge=64 * 64))
+    Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**vision), tokenizer=tokenizer,
+                     video_processor=Qwen2VLVideoProcessor(**vision),
+                     chat_template=QWEN_CHAT_TEMPLATE).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope='session')
+def tiny_qwen2_vl_dir(tmp_path_factory):
+    """The folder of a tiny random Qwen2-VL with its processor."""
+    return save_tiny_qwen2_vl(tmp_path_factory.mktemp('tiny_qwen2_vl') / 'qwen2_vl')

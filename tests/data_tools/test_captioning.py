@@ -180,3 +180,81 @@ def test_separate_key_frames_in_one_llava_prompt(tmp_path, videos, tiny_vlm_dirs
     blip2 = VisionLanguageCaptioner(tiny_vlm_dirs['blip2'], device='cpu')
     with pytest.raises(ValueError, match='one image per prompt.*"grid"'):
         caption_videos(items, blip2, out, frame_layout='separate', progress=False)
+
+
+# -- key frames as one video: a processor that takes videos= (tiny random Qwen2-VL) -------------
+def test_video_layout_gives_qwen2_vl_each_clip_as_one_video_with_its_timing(
+        tmp_path, videos, tiny_qwen2_vl_dir, tiny_vlm_dirs, monkeypatch, load_tool):
+    from vidrd.data_tools.captioning import sample_key_frames
+    captioner = VisionLanguageCaptioner(tiny_qwen2_vl_dir, device='cpu', max_new_tokens=4)
+    assert type(captioner.model).__name__ == 'Qwen2VLForConditionalGeneration'
+    assert captioner.takes_videos
+    items = caption_items(videos['root'], videos['segments'], videos['labels'])
+
+    # where the key frames lie: segment cooking/a_000 is 0 .. 1.2 s of a 10 fps video
+    clip = sample_key_frames(items[0], 4)
+    assert (clip.fps, clip.clip_frames, clip.indices) == (10.0, 12, [1, 4, 7, 10])
+    assert clip.timestamps == pytest.approx([0.1, 0.4, 0.7, 1.0])
+    assert clip.sampled_fps == pytest.approx(4 * 10 / 12)
+
+    # the processor gets videos= and their metadata: one video per prompt, no images
+    seen = []
+    processor_call = type(captioner.processor).__call__
+    monkeypatch.setattr(type(captioner.processor), '__call__',
+                        lambda self, *a, **kw: seen.append(kw) or processor_call(self, *a, **kw))
+    inputs = captioner.inputs([clip, sample_key_frames(items[2], 3)], ['describe it'] * 2)
+    assert 'pixel_values' not in inputs and inputs['video_grid_thw'].shape[0] == 2
+    grid = inputs['video_grid_thw']
+    tokens = (inputs['input_ids'] == captioner.model.config.video_token_id).sum(dim=1)
+    assert tokens.tolist() == (grid.prod(dim=1) // 4).tolist()  # 2 x 2 patches merge into one
+    assert grid[:, 0].tolist() == [2, 2]  # 4 frames, and 3 padded to 4: 2 temporal patches
+    (kwargs,) = seen
+    assert kwargs['do_sample_frames'] is False and len(kwargs['videos']) == 2
+    metadata = kwargs['video_metadata'][0]
+    assert (metadata.fps, metadata.total_num_frames, metadata.frames_indices) == (
+        10.0, 12, [1, 4, 7, 10])
+    assert metadata.timestamps == pytest.approx(clip.timestamps)
+    monkeypatch.undo()
+
+    # every segment (and the unsegmented video) captioned once; a killed run resumes to the
+    # uninterrupted file
+    straight = str(tmp_path / 'straight.jsonl')
+    report = caption_videos(items, captioner, straight, num_frames=4, batch_size=2,
+                            frame_layout='video', progress=False)
+    assert report.captioned == 6 and [r['id'] for r in _read(straight)] == [i.id for i in items]
+    assert all(r['caption'] for r in _read(straight))
+    resumed = str(tmp_path / 'resumed.jsonl')
+    real, calls = captioner.generate, []
+
+    def killed_on_the_second_batch(images, texts):
+        calls.append(images)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(images, texts)
+
+    monkeypatch.setattr(captioner, 'generate', killed_on_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        caption_videos(items, captioner, resumed, num_frames=4, batch_size=2,
+                       frame_layout='video', progress=False)
+    assert all(type(v).__name__ == 'KeyFrameVideo' for v in calls[0])
+    monkeypatch.setattr(captioner, 'generate', real)
+    with open(resumed, 'a') as file:  # killed while writing the second batch's first line
+        file.write('{"id": "dancing/c_000", "capt')
+    report = caption_videos(items, captioner, resumed, num_frames=4, batch_size=2,
+                            frame_layout='video', progress=False)
+    assert report.skipped_done == 2 and report.captioned == 4
+    assert open(resumed).read() == open(straight).read()
+
+    # a processor without videos= is told which layouts it takes, from the command line too
+    blip2 = VisionLanguageCaptioner(tiny_vlm_dirs['blip2'], device='cpu')
+    assert not blip2.takes_videos
+    with pytest.raises(ValueError, match='takes no videos.*"grid" or "separate"'):
+        caption_videos(items, blip2, str(tmp_path / 'x.jsonl'), frame_layout='video',
+                       progress=False)
+    tool = load_tool('tools/data/caption_videos.py')
+    out = str(tmp_path / 'cli.jsonl')
+    tool.main([videos['root'], '--model-dir', tiny_qwen2_vl_dir, '--out', out, '--segments',
+               videos['segments'], '--labels', videos['labels'], '--frames', '4',
+               '--batch-size', '2', '--max-new-tokens', '4', '--frame-layout', 'video',
+               '--device', 'cpu'])
+    assert open(out).read() == open(straight).read()

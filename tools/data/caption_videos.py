@@ -1,8 +1,9 @@
-"""Caption videos or their segments with a local vision-language model (BLIP-2, LLaVA, ...):
+"""Caption videos or their segments with a local vision-language model (BLIP-2, LLaVA,
+Qwen2-VL, ...):
 
     python tools/data/caption_videos.py VIDEO_DIR --model-dir DIR --out captions.jsonl \
         [--segments segments.csv] [--labels ann.csv] [--frames K] [--prompt TEMPLATE] \
-        [--batch-size B] [--device auto]
+        [--frame-layout grid|separate|video] [--batch-size B] [--device auto]
 
 Writes JSONL ``{"id": ..., "caption": ...}`` (the caption file of ``ActionRecognitionDataset``),
 appending as it goes; re-running continues where a killed run stopped. Several processes / GPUs:
@@ -11,8 +12,8 @@ appending as it goes; re-running continues where a killed run stopped. Several p
 """
 import argparse
 
-from vidrd.data_tools.captioning import (VisionLanguageCaptioner, caption_items,
-                                         caption_videos)
+from vidrd.data_tools.captioning import (FRAME_LAYOUTS, VisionLanguageCaptioner,
+                                         caption_items, caption_videos)
 from vidrd.utils.cli import check_value, run_cli
 from vidrd.utils.device import add_device_argument, resolve_device
 
@@ -26,9 +27,12 @@ def parse_args(argv=None):
     parser.add_argument('--segments', help='segments CSV of tools/data/segment_videos.py')
     parser.add_argument('--labels', help='annotation with path,label[,video_id]: {label}')
     parser.add_argument('--frames', type=int, default=4, help='key frames per clip')
-    parser.add_argument('--frame-layout', choices=['grid', 'separate'], default='grid',
-                        help='tile the key frames into one image, or give them all to a '
-                             'chat-template model (LLaVA) as separate images')
+    parser.add_argument('--frame-layout', choices=list(FRAME_LAYOUTS), default='grid',
+                        help='grid: tile the key frames into one image (any model); separate: '
+                             'give them to a chat-template model (LLaVA) as separate images; '
+                             'video: give them as one video with their frame rate / timestamps '
+                             '(processors that take videos=: Qwen2-VL / Qwen2.5-VL, '
+                             'LLaVA-OneVision, SmolVLM)')
     parser.add_argument('--prompt', help='prompt template; {label} is the class name in words')
     parser.add_argument('--caption-template', default='{description}',
                         help="what is written, e.g. '{label}: {description}'")

@@ -3,11 +3,15 @@ the caption file ``ActionRecognitionDataset`` reads (``CAPTION_FORMAT``: JSONL `
 
 The paper describes action-recognition clips with a language model (MiniGPT-4) whose prompt
 carries the class label. Here any transformers model that ``AutoModelForImageTextToText`` and
-``AutoProcessor`` load from a folder does it (BLIP-2, the LLaVA family, ...): ``K`` key frames,
-evenly spread over the segment, are tiled into one image (or, for chat-template models, all
-given in one prompt: ``frame_layout='separate'``); the prompt template may name the label
-(``{label}``, from an action-recognition annotation) and is wrapped in the model's chat template
-when its processor has one. Greedy decoding, so a caption depends on its item only.
+``AutoProcessor`` load from a folder does it (BLIP-2, the LLaVA family, Qwen2-VL, ...): ``K``
+key frames, evenly spread over the segment, are tiled into one image (``frame_layout='grid'``),
+given as separate images of one prompt (``'separate'``, chat-template models), or given as one
+video (``'video'``, models whose processor takes ``videos=``: Qwen2-VL / Qwen2.5-VL,
+LLaVA-OneVision, SmolVLM), with where the frames lie in the clip (the source frame rate and the
+key frames' indices, from which a processor takes the sampled frame rate or the timestamps it
+wants). The prompt template may name the label (``{label}``, from an action-recognition
+annotation) and is wrapped in the model's chat template when its processor has one. Greedy
+decoding, so a caption depends on its item only.
 
 Items are the rows of a segments file (id ``segment_id``) plus the videos it does not name (id
 ``video_id``), exactly the ids ``ActionRecognitionDataset`` looks captions up by. Captions are
@@ -43,6 +47,8 @@ MODEL_DIR_HINT = (
     'llava-hf/llava-1.5-7b-hf) on a machine with internet, or by model.save_pretrained(DIR) and '
     'processor.save_pretrained(DIR). Nothing is downloaded.')
 DEFAULT_PROMPT = 'Describe this video in one sentence.'
+#: how the key frames reach the model (``--frame-layout``)
+FRAME_LAYOUTS = ('grid', 'separate', 'video')
 DEFAULT_LABEL_PROMPT = 'This is a video of a person {label}. Describe it in one sentence.'
 
 
@@ -112,16 +118,50 @@ def caption_items(video_dir: str, segments_file: Optional[str] = None,
     return items
 
 
+@dataclass
+class KeyFrameVideo:
+    """Key frames given to a model as one video, with where they lie in their clip.
+
+    Attributes:
+        frames: uint8 (K, H, W, 3).
+        fps: the source video's frame rate.
+        clip_frames: frames of the clip (segment or whole video) the key frames come from.
+        indices: the key frames' indices within the clip (their timestamps are
+            ``indices / fps`` seconds from the clip's start).
+    """
+    frames: np.ndarray
+    fps: float
+    clip_frames: int
+    indices: List[int]
+
+    @property
+    def sampled_fps(self) -> float:
+        """The key frames' rate: K frames over the clip's duration."""
+        return len(self.indices) * self.fps / max(self.clip_frames, 1)
+
+    @property
+    def timestamps(self) -> List[float]:
+        """Seconds from the clip's start of each key frame."""
+        return [index / self.fps for index in self.indices]
+
+
+def sample_key_frames(item: CaptionItem, num_frames: int) -> KeyFrameVideo:
+    """``num_frames`` frames at the centres of K equal parts of the item, and their timing."""
+    info = probe_video(item.path)
+    available = frames_in_range(info, item.start, item.end)
+    if available == 0:  # the header does not say: decode the range
+        frames, fps = read_video(item.path, item.start, item.end)
+        indices = ((np.arange(num_frames) + 0.5) * len(frames) / num_frames).astype(int)
+        return KeyFrameVideo(frames[indices], fps or info.fps or 25.0, len(frames),
+                             indices.tolist())
+    indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
+    frames, fps = read_video(item.path, item.start, item.end, frame_indices=indices)
+    return KeyFrameVideo(frames, fps or info.fps or 25.0, available, indices.tolist())
+
+
 def key_frames(item: CaptionItem, num_frames: int) -> np.ndarray:
     """uint8 (K, H, W, 3): ``num_frames`` frames at the centres of K equal parts of the item."""
-    available = frames_in_range(probe_video(item.path), item.start, item.end)
-    if available == 0:  # the header does not say: decode the range
-        frames, _ = read_video(item.path, item.start, item.end)
-        indices = ((np.arange(num_frames) + 0.5) * len(frames) / num_frames).astype(int)
-        return frames[indices]
-    indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
-    frames, _ = read_video(item.path, item.start, item.end, frame_indices=indices)
-    return frames
+    return sample_key_frames(item, num_frames).frames
 
 
 def tile_frames(frames: np.ndarray):
@@ -176,10 +216,25 @@ class VisionLanguageCaptioner:
         """Whether a prompt may hold several images (a chat template places them)."""
         return bool(getattr(self.processor, 'chat_template', None))
 
-    def model_prompt(self, text: str, num_images: int = 1) -> str:
-        """The text the processor gets: the chat template around ``num_images`` images and
-        ``text`` when the processor has a template (LLaVA family), else ``text`` itself (BLIP-2,
-        one image)."""
+    @property
+    def takes_videos(self) -> bool:
+        """Whether the processor takes ``videos=`` (it has a video processor) and a chat
+        template places the video in the prompt (Qwen2-VL, LLaVA-OneVision, SmolVLM)."""
+        return (getattr(self.processor, 'video_processor', None) is not None
+                and self.takes_several_images)
+
+    def model_prompt(self, text: str, num_images: int = 1, video: bool = False) -> str:
+        """The text the processor gets: the chat template around ``num_images`` images (or one
+        video) and ``text`` when the processor has a template (LLaVA family, Qwen2-VL), else
+        ``text`` itself (BLIP-2, one image)."""
+        if video:
+            if not self.takes_videos:
+                raise ValueError(f'{type(self.model).__name__} takes no videos (its processor '
+                                 'has no video processor or no chat template): use the frame '
+                                 'layout "grid" or "separate"')
+            content = [dict(type='video'), dict(type='text', text=text)]
+            messages = [dict(role='user', content=content)]
+            return self.processor.apply_chat_template(messages, add_generation_prompt=True)
         if self.takes_several_images:
             content = [dict(type='image')] * num_images + [dict(type='text', text=text)]
             messages = [dict(role='user', content=content)]
@@ -190,16 +245,45 @@ class VisionLanguageCaptioner:
                              '(frame layout "grid")')
         return text
 
+    @staticmethod
+    def video_kwargs(videos: Sequence[KeyFrameVideo]) -> dict:
+        """What the processor is told about the videos' timing. transformers' processors read
+        ``video_metadata`` (the source frame rate and the key frames' indices) and take from it
+        what they want: the sampled frame rate (Qwen2.5-VL's seconds per temporal patch) or the
+        frames' timestamps (SmolVLM); the frames are sampled already (``do_sample_frames``
+        off). Versions without ``VideoMetadata`` take the sampled frame rate as ``fps``."""
+        try:
+            from transformers.video_utils import VideoMetadata
+        except ImportError:  # transformers before video metadata
+            return dict(fps=[v.sampled_fps for v in videos])
+        metadata = [VideoMetadata(total_num_frames=v.clip_frames, fps=v.fps,
+                                  frames_indices=list(v.indices),
+                                  height=int(v.frames.shape[1]), width=int(v.frames.shape[2]),
+                                  duration=v.clip_frames / v.fps) for v in videos]
+        return dict(video_metadata=metadata, do_sample_frames=False)
+
     def inputs(self, images: Sequence, texts: Sequence[str]):
-        """Processor outputs of a batch, on the device: per item one PIL image, or a list of
-        them (several images in one prompt), and a prompt."""
-        counts = [len(i) if isinstance(i, (list, tuple)) else 1 for i in images]
-        flat = [image for i in images for image in (i if isinstance(i, (list, tuple)) else [i])]
-        batch = self.processor(images=flat,
-                               text=[self.model_prompt(t, n) for t, n in zip(texts, counts)],
-                               return_tensors='pt', padding=True)
-        return {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
-                for k, v in batch.items()}
+        """Processor outputs of a batch, on the device: per item one PIL image, a list of them
+        (several images in one prompt) or a :class:`KeyFrameVideo` (one video), and a prompt."""
+        if images and all(isinstance(i, KeyFrameVideo) for i in images):
+            batch = self.processor(videos=[v.frames for v in images],
+                                   text=[self.model_prompt(t, video=True) for t in texts],
+                                   return_tensors='pt', padding=True,
+                                   **self.video_kwargs(images))
+        elif any(isinstance(i, KeyFrameVideo) for i in images):
+            raise ValueError('a batch holds videos and images: give one kind')
+        else:
+            counts = [len(i) if isinstance(i, (list, tuple)) else 1 for i in images]
+            flat = [image for i in images
+                    for image in (i if isinstance(i, (list, tuple)) else [i])]
+            batch = self.processor(images=flat,
+                                   text=[self.model_prompt(t, n) for t, n in zip(texts, counts)],
+                                   return_tensors='pt', padding=True)
+        # pixels in the model's dtype; other floats (e.g. Qwen2.5-VL's seconds per temporal
+        # patch) keep their precision
+        return {k: (v.to(self.device, self.dtype) if k.startswith('pixel_values') and
+                    v.is_floating_point() else v.to(self.device))
+                for k, v in batch.items() if hasattr(v, 'to')}
 
     def generate(self, images: Sequence, texts: Sequence[str]) -> List[str]:
         """One caption per item (image or list of images, and prompt), greedy."""
@@ -292,7 +376,9 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
         captioner: a :class:`VisionLanguageCaptioner` (anything with ``generate(images, texts)``).
         num_frames: key frames per item.
         frame_layout: ``'grid'`` tiles them into one image (any model); ``'separate'`` gives
-            the model all of them in one prompt (chat-template models such as LLaVA).
+            the model all of them in one prompt (chat-template models such as LLaVA);
+            ``'video'`` gives them as one video with their timing (models whose processor
+            takes ``videos=``: Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM).
         prompt: template of the model's prompt; ``{label}`` (class name in words) and
             ``{video_id}`` are filled in. Default: ``DEFAULT_LABEL_PROMPT`` when every item has a
             label, else ``DEFAULT_PROMPT``.
@@ -302,11 +388,16 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
             so a resumed run batches the remaining items as an uninterrupted one would.
         num_shards, shard_id: this process's share (default torchrun's environment).
     """
-    if frame_layout not in ('grid', 'separate'):
-        raise ValueError(f"frame_layout must be 'grid' or 'separate', got {frame_layout!r}")
+    if frame_layout not in FRAME_LAYOUTS:
+        raise ValueError(f'frame_layout must be one of {", ".join(FRAME_LAYOUTS)}, got '
+                         f'{frame_layout!r}')
     if frame_layout == 'separate' and not getattr(captioner, 'takes_several_images', True):
         raise ValueError('this model takes one image per prompt (no chat template): use the '
                          '"grid" frame layout')
+    if frame_layout == 'video' and not getattr(captioner, 'takes_videos', True):
+        raise ValueError('this model\'s processor takes no videos (no video processor, e.g. '
+                         'BLIP-2 or LLaVA-1.5): use the frame layout "grid" or "separate"; '
+                         '"video" is for Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM')
     if num_frames < 1 or batch_size < 1:
         raise ValueError(f'num_frames and batch_size must be >= 1, got {num_frames}, '
                          f'{batch_size}')
@@ -335,9 +426,13 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
         images, kept = [], []
         for item in batch:
             try:
-                frames = key_frames(item, num_frames)
-                images.append(tile_frames(frames) if frame_layout == 'grid' else
-                              [Image.fromarray(frame) for frame in frames])
+                video = sample_key_frames(item, num_frames)
+                if frame_layout == 'grid':
+                    images.append(tile_frames(video.frames))
+                elif frame_layout == 'separate':
+                    images.append([Image.fromarray(frame) for frame in video.frames])
+                else:
+                    images.append(video)
                 kept.append(item)
             except OSError as error:
                 report.unreadable[item.id] = str(error)
