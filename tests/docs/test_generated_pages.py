@@ -58,13 +58,16 @@ def test_missing_path_error_names_the_page_that_lists_every_path_it_names(tmp_pa
                                        'test_evaluator'))
         message = str(err.value)
         assert FILES_PAGE in message and '--cfg-options' in message
-        lines = [line.strip() for line in message.splitlines() if ' = ' in line]
+        named, sources = message.split('where they come from:')
+        lines = [line.strip() for line in named.splitlines() if ' = ' in line]
         assert lines
-        for line in lines:  # "key = 'path'  (where it comes from)"
+        for line in lines:  # "key = 'path'"
             key, path = line.split(' = ', 1)
             path = path.split("'")[1]
             assert f'`{key}` = `{osp.normpath(path)}`' in page, (config, key, path)
-            assert '(' in line, f'{path}: no source in the error'
+            # where it comes from, once per folder
+            assert sum(path.startswith(s.strip().split(':')[0]) for s in
+                       sources.splitlines() if s.startswith('  ')) == 1, (config, path)
 
 
 def test_the_list_names_what_the_issue_found_missing(pages):

@@ -59,14 +59,20 @@ FILE_SOURCES: Tuple[Tuple[str, str], ...] = (
 )
 
 
-def file_source(path: str) -> Optional[str]:
-    """Where a shipped config's ``path`` comes from (:data:`FILE_SOURCES`), or None."""
+def file_source_entry(path: str) -> Optional[Tuple[str, str]]:
+    """The ``(path prefix, where it comes from)`` entry of :data:`FILE_SOURCES` that covers
+    ``path``, or None."""
     path = osp.normpath(path).replace(os.sep, '/')
     for prefix, source in FILE_SOURCES:
-        prefix = prefix.rstrip('/')
-        if path == prefix or path.startswith(prefix + '/'):
-            return source
+        if path == prefix.rstrip('/') or path.startswith(prefix.rstrip('/') + '/'):
+            return prefix.rstrip('/'), source
     return None
+
+
+def file_source(path: str) -> Optional[str]:
+    """Where a shipped config's ``path`` comes from (:data:`FILE_SOURCES`), or None."""
+    entry = file_source_entry(path)
+    return entry[1] if entry else None
 
 
 def _walk(node, prefix: str = '', data_root: str = '') -> Iterator[Tuple[str, object, str]]:

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
 
 from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROOT,  # noqa: F401
-                                      config_paths, file_source)
+                                      config_paths, file_source_entry)
 from vidrd.utils.precision import precision_names, resolve_autocast, short_name, torch_name
 
 MISSING_HINT = (f'Put the files there ({FILES_PAGE} lists the files of every shipped config and '
@@ -30,14 +30,18 @@ def check_paths(cfg: Config, sections=None) -> None:
     do about it."""
     missing = missing_paths(cfg, sections) if sections else missing_paths(cfg)
     if missing:
-        lines = []
-        for key, path in missing:
-            source = file_source(path)
-            lines.append(f'  {key} = {path!r}' + (f'  ({source})' if source else ''))
-        example = f'{missing[0][0]}=/path/to/your/copy'
+        lines = [f'  {key} = {path!r}' for key, path in missing]
+        sources = []  # once per folder, however many of its files are missing
+        for _, path in missing:
+            entry = file_source_entry(path)
+            if entry and entry not in sources:
+                sources.append(entry)
+        if sources:
+            lines.append('where they come from:')
+            lines += [f'  {prefix}: {source}' for prefix, source in sources]
         raise FileNotFoundError(f'{cfg.filename}: these files or folders do not exist:\n'
                                 + '\n'.join(lines) + f'\n{MISSING_HINT}, e.g. --cfg-options '
-                                f'{example}')
+                                f'{missing[0][0]}=/path/to/your/copy')
 
 
 STRATEGY_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',

@@ -108,7 +108,11 @@ def user_error_message(err: BaseException) -> Optional[str]:
         if isinstance(err, OSError) and err.filename and err.strerror is not None:
             text = f'{err.strerror}: {err.filename!r}'
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return '; '.join(lines) or type(err).__name__
+        # a line ending in ':' introduces the next ("do not exist: a = ...; b = ...")
+        joined = ''
+        for line in lines:
+            joined += line if not joined else (' ' if joined.endswith(':') else '; ') + line
+        return joined or type(err).__name__
     return None
 
 
