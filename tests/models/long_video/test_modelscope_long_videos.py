@@ -11,7 +11,7 @@ from tiny_backbones import (check_strategy_invariants, first_clip_noise, model_o
                             write_modelscope_folder)
 from vidrd.apis.run_config import load_config
 from vidrd.models.long_video import LongVideoStrategy, ReuseAndDiffuseSampler
-from vidrd.registry import MODELS
+from vidrd.registry import DIFFUSION_SCHEDULERS, MODELS
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'modelscope_t2v.py')
 PROMPT = 'a red circle moving left'
@@ -75,6 +75,19 @@ def test_one_clip_equals_text_to_video_pipeline(model, folder):
 
 def test_fnr_pns_dsg_equations_hold(model):
     video = check_strategy_invariants(model, num_clips=3)
+    assert video.shape == (1, 3, 12, 16, 16)
+
+
+@pytest.mark.parametrize('solver', ['DPMSolverMultistepScheduler', 'UniPCMultistepScheduler'])
+def test_fnr_pns_dsg_equations_hold_with_multistep_solvers(model, folder, solver):
+    """The same equations with the model's scheduler/ folder read by a multistep solver."""
+    ddim = model.sampling_scheduler
+    model.sampling_scheduler = DIFFUSION_SCHEDULERS.build(
+        dict(type=f'Pretrained{solver}', folder=osp.join(folder, 'scheduler')))
+    try:
+        video = check_strategy_invariants(model, num_clips=3)
+    finally:
+        model.sampling_scheduler = ddim
     assert video.shape == (1, 3, 12, 16, 16)
 
 

@@ -91,6 +91,38 @@ def check_guidance_scale(scale: float) -> None:
                 f'guidance; below 1 there is nothing this sampler does differently), got {scale}')
 
 
+def is_multistep(scheduler) -> bool:
+    """Whether ``scheduler`` keeps model outputs of earlier steps (a multistep solver such as
+    DPM-Solver++ or UniPC): its steps must follow one trajectory in order. vidrd's solvers say
+    so with ``is_multistep``; diffusers' keep a ``model_outputs`` list."""
+    flag = getattr(scheduler, 'is_multistep', None)
+    if flag is not None:
+        return bool(flag)
+    return hasattr(scheduler, 'model_outputs')
+
+
+def begin_trajectory(scheduler, num_steps: int) -> None:
+    """Start a new solver trajectory (a clip of the clip-after-clip sampler): a multistep
+    solver forgets the outputs of the previous one (``reset_state()``, or ``set_timesteps``
+    for schedulers without it). DDIM keeps nothing between steps and is left alone."""
+    if not is_multistep(scheduler):
+        return
+    reset = getattr(scheduler, 'reset_state', None)
+    if callable(reset):
+        reset()
+    else:
+        scheduler.set_timesteps(num_steps)
+
+
+def replaced_frames(stepped: torch.Tensor, latents: torch.Tensor) -> Optional[torch.Tensor]:
+    """(B, F) bool: the frames of ``latents`` (B, C, F, h, w) that differ from what the last
+    scheduler step produced (``stepped``); None when no frame does."""
+    if latents is stepped:
+        return None
+    mask = (latents != stepped).any(dim=4).any(dim=3).any(dim=1)
+    return mask if bool(mask.any()) else None
+
+
 def as_tensor(output) -> torch.Tensor:
     """Our U-Net / scheduler return tensors; diffusers' return ``.sample`` / ``.prev_sample``."""
     if isinstance(output, torch.Tensor):
@@ -174,8 +206,10 @@ class LongVideoSampler:
             unet: ``unet(sample (B, C, F, h, w), timestep, encoder_hidden_states (B, L, D))
                 -> output (B, C, F, h, w)``; ``timestep`` a scalar, or (B, F) for samplers
                 that give frames their own noise levels.
-            scheduler: a DDIM scheduler (``set_timesteps``, ``timesteps``, ``step``,
-                ``init_noise_sigma``), e.g. ``vidrd.models.schedulers.DDIMScheduler``.
+            scheduler: a sampling scheduler (``set_timesteps``, ``timesteps``, ``step``,
+                ``init_noise_sigma``): ``vidrd.models.schedulers.DDIMScheduler``, or a
+                multistep solver (``DPMSolverMultistepScheduler``,
+                ``UniPCMultistepScheduler``) where the method allows one.
             prompt_embeds: (B, L, D) for every clip, or a list of one (B, L, D) per clip (a
                 storyline; see ``encode_storyline``).
             negative_prompt_embeds: the unconditional / negative embeddings, same forms;
@@ -381,6 +415,23 @@ class WindowedSampler(LongVideoSampler):
     def _step_kwargs(self, run: SamplingRun) -> dict:
         """Keyword arguments of ``scheduler.step``: eta and the generator when eta > 0."""
         return dict(eta=self.eta, generator=run.generator) if self.eta > 0 else {}
+
+    #: why the method cannot use a multistep solver (None: it can)
+    multistep_refusal: Optional[str] = None
+
+    def _check_scheduler(self, scheduler) -> None:
+        """Refuse, in one line, a multistep solver the method cannot use, or eta > 0 with one
+        (the solvers are deterministic ODE solvers)."""
+        if not is_multistep(scheduler):
+            return
+        name, solver = type(self).__name__, type(scheduler).__name__
+        if self.multistep_refusal:
+            raise ValueError(f'{name} cannot use {solver}: {self.multistep_refusal}; use '
+                             "DDIMScheduler (sampling_scheduler=dict(type='DDIMScheduler'))")
+        if self.eta > 0:
+            raise ValueError(f'{name}: eta={self.eta} draws fresh noise at every step, which only '
+                             f'DDIMScheduler does ({solver} is a deterministic ODE solver); set '
+                             'eta=0 or use DDIMScheduler')
 
 
 def collect_or_sink(sink: Optional[Callable[[GeneratedClip], None]]):

@@ -49,6 +49,9 @@ class FIFODiffusionSampler(WindowedSampler):
         guidance_scale / progress / autocast_dtype: see :class:`LongVideoSampler`.
         eta: DDIM eta of every step (authors: 1).
         windows_per_call: see :class:`WindowedSampler`.
+
+    Needs DDIMScheduler: a multistep solver (DPM-Solver++, UniPC) is refused, since no frame
+    follows one trajectory of the grid from call to call.
     """
 
     def __init__(self, num_frames: int = 16, num_partitions: int = 4,
@@ -68,6 +71,11 @@ class FIFODiffusionSampler(WindowedSampler):
             raise ValueError('FIFODiffusionSampler: lookahead denoising needs an even '
                              f'num_frames (windows overlap by half), got {num_frames}')
         self.num_partitions, self.lookahead = num_partitions, lookahead
+
+    multistep_refusal = (
+        'a multistep solver extends one trajectory with the outputs of its previous steps, but '
+        'FIFO-Diffusion moves every frame from its own noise level (per-frame timesteps on a '
+        'diagonal) and frames enter and leave the queue at every iteration')
 
     def _repr_extra(self) -> str:
         return f', lookahead={self.lookahead}, eta={self.eta}'
@@ -92,6 +100,7 @@ class FIFODiffusionSampler(WindowedSampler):
         """``run.num_clips`` x f frames, emitted in pieces of f; ``run.num_steps`` is the
         queue's length L; ``callback`` reports the warm-up steps and the iterations as the
         steps of one clip."""
+        self._check_scheduler(scheduler)
         f = self.num_frames
         queue_length = run.num_steps
         scheduler.set_timesteps(queue_length)

@@ -33,7 +33,9 @@ class ReconstructionGuidance(LongVideoStrategy):
     clip's new frames right after the previous clip's last frame.
 
     Needs a vidrd scheduler (``add_noise``, ``predict_x0``, ``output_from_x0``,
-    ``alphas_cumprod``).
+    ``alphas_cumprod``): DDIM or a multistep solver. With a solver, the prompt frames,
+    re-noised before every step, restart their trajectory at every step (first-order update;
+    see ``ReuseAndDiffuseSampler``), and the new frames b keep their multistep history.
 
     Args:
         weight: w_r, the guidance weight (0: replacement only, from the final latents in

@@ -1,4 +1,4 @@
-"""The Reuse-and-Diffuse long-video sampler (VidRD Sec. 3.3): clip after clip with DDIM."""
+"""The Reuse-and-Diffuse long-video sampler (VidRD Sec. 3.3): clip after clip."""
 import functools
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -8,7 +8,8 @@ from tqdm.auto import tqdm
 from vidrd.registry import LONG_VIDEO_STRATEGIES, MODELS
 
 from .base_sampler import (GeneratedClip, LongVideoSampler, SamplingRun, StepCallback,
-                           VideoLayout, as_tensor)
+                           VideoLayout, as_tensor, begin_trajectory, is_multistep,
+                           replaced_frames)
 from .base_strategy import LongVideoContext, LongVideoStrategy
 
 
@@ -53,6 +54,16 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             stay in the latents' dtype (fp32), and decoding is not autocast. None (default):
             the U-Net's own dtype. bf16 is faster on GPUs and on CPUs with AMX (1.6-1.7x a
             U-Net forward at issue 14's size), slower on CPUs without it.
+
+    Schedulers: DDIM, or a multistep solver (DPM-Solver++, UniPC). Each clip is its own
+    solver trajectory: the solver's state is reset at the start of every clip. When the
+    strategies replace frames between two steps (DSG's prompt frames, reconstruction
+    guidance's re-noised ones, a plugin's edits), the stored outputs of those frames belong
+    to another trajectory; :meth:`_scheduler_step` (the one place this is decided) gives the
+    solver the frames whose latents differ from what its last step produced, and the solver
+    restarts them: first-order update at that step (DDIM's, eta 0), no UniPC correction, new
+    history from there. Frames the strategies left alone keep their multistep history. DDIM
+    keeps no history, and its steps are exactly as without this rule.
     """
 
     def __init__(self, num_frames: int = 16, num_prompt_frames: int = 8,
@@ -97,6 +108,7 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         with its N frames, ``callback`` after every DDIM step of every clip."""
         scheduler.set_timesteps(run.num_steps)
         timesteps = scheduler.timesteps
+        self._check_restarts(scheduler)
         ctx = LongVideoContext(
             num_frames=self.num_frames, num_prompt_frames=self.num_prompt_frames,
             num_steps=len(timesteps), num_clips=run.num_clips, generator=run.generator,
@@ -131,7 +143,9 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         latents = noise * scheduler.init_noise_sigma
         record = any(s.needs_step_latents for s in self.strategies)
         step_latents: Optional[List[torch.Tensor]] = [] if record else None
+        begin_trajectory(scheduler, len(timesteps))  # each clip is its own solver trajectory
         for s, t in enumerate(timesteps):
+            stepped = latents
             for strategy in self.strategies:
                 latents = strategy.before_step(ctx, i, s, latents)
             if ctx.prev_step_latents is not None:
@@ -139,7 +153,8 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             if step_latents is not None:
                 step_latents.append(latents)
             eps = self._denoise(ctx, i, s, unet, latents, t.to(run.device), embeds, run)
-            latents = as_tensor(scheduler.step(eps, int(t), latents))
+            latents = self._scheduler_step(scheduler, eps, t, latents,
+                                           stepped if s > 0 else None)
             bar.update(1)
             if callback is not None:
                 callback(i, s, ctx.num_clips, len(timesteps))
@@ -155,6 +170,31 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             if self.drop_prompt_frames and i > 0:
                 video = video[:, :, self.num_prompt_frames:]
         return GeneratedClip(index=i, latents=latents, video=video)
+
+    def _check_restarts(self, scheduler) -> None:
+        """Refuse a multistep scheduler that cannot restart replaced frames (e.g. one of
+        diffusers') when a strategy replaces latents between steps."""
+        if not is_multistep(scheduler) or getattr(scheduler, 'is_multistep', False):
+            return
+        editors = [type(s).__name__ for s in self.strategies
+                   if type(s).before_step is not LongVideoStrategy.before_step]
+        if editors:
+            raise ValueError(
+                f'ReuseAndDiffuseSampler: {", ".join(editors)} replace latents between steps, '
+                f'which {type(scheduler).__name__} cannot follow (its stored model outputs would '
+                "belong to another trajectory); use vidrd's DPMSolverMultistepScheduler or "
+                'UniPCMultistepScheduler (they restart replaced frames) or DDIMScheduler')
+
+    @staticmethod
+    def _scheduler_step(scheduler, output: torch.Tensor, t: torch.Tensor,
+                        latents: torch.Tensor, stepped: Optional[torch.Tensor]) -> torch.Tensor:
+        """One scheduler step of a clip. ``stepped``: what the previous step produced (None at
+        the first step); for a multistep solver, the frames of ``latents`` that differ from it
+        were replaced by a strategy and restart their trajectory (``step(..., restart=)``)."""
+        if stepped is None or not getattr(scheduler, 'is_multistep', False):
+            return as_tensor(scheduler.step(output, int(t), latents))
+        return as_tensor(scheduler.step(output, int(t), latents,
+                                        restart=replaced_frames(stepped, latents)))
 
     def _denoise(self, ctx: LongVideoContext, i: int, s: int, unet, latents: torch.Tensor,
                  t: torch.Tensor, embeds, run: SamplingRun) -> torch.Tensor:

@@ -21,6 +21,10 @@ class StagedGuidanceDenoising(LongVideoStrategy):
     shortest; after its stage a frame is denoised freely, so the clip can move on. ``beta = 0``
     disables the guidance, ``beta = 1`` guides frame 0 for all S steps.
 
+    With a multistep solver, a replaced frame restarts its solver trajectory at that step
+    (first-order update; see ``ReuseAndDiffuseSampler``): its stored outputs were made on
+    the current clip's trajectory, not on the previous clip's it now continues.
+
     Args:
         beta: the guidance fraction in [0, 1].
     """

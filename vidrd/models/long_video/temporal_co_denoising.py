@@ -55,6 +55,9 @@ class TemporalCoDenoisingSampler(WindowedSampler):
     together). Where windows disagree, averaging can leave two faint copies of an object
     (ghosting).
 
+    Any scheduler works, multistep solvers (DPM-Solver++, UniPC) included: the whole video is
+    one trajectory, one scheduler step per denoising step (with eta = 0).
+
     Args:
         num_frames: N, frames per window (the U-Net's clip length).
         stride: s, frames between window starts (default N // 4: Gen-L-Video's 4 for its
@@ -97,6 +100,7 @@ class TemporalCoDenoisingSampler(WindowedSampler):
              emit, callback: Optional[StepCallback]) -> None:
         """A video of ``run.num_clips`` x N frames; the sink gets it in pieces of N frames once
         the last step is done, ``callback`` reports the steps as those of one clip."""
+        self._check_scheduler(scheduler)
         n, clips = self.num_frames, run.num_clips
         length = clips * n
         batch = run.cond[0].shape[0]
