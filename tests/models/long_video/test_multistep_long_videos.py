@@ -173,3 +173,28 @@ def test_fifo_diffusion_refuses_a_multistep_solver_in_one_line(embeds, solver):
     assert '\n' not in message
     assert message.startswith(f'FIFODiffusionSampler cannot use {solver.__name__}: ')
     assert 'per-frame timesteps' in message and 'use DDIMScheduler' in message
+
+
+@pytest.mark.parametrize('solver', ['DPMSolverMultistepScheduler', 'UniPCMultistepScheduler'])
+def test_any_config_selects_a_solver_by_type(tiny_config_options, solver):
+    """``model.sampling_scheduler.type`` switches the tiny config's DDIM (its DDIM-only keys
+    stay and are accepted); the model generates a storyline with FNR + DSG; its own
+    FIFO-Diffusion sampler refuses the solver."""
+    import os.path as osp
+    from vidrd.apis.run_config import load_config
+    from vidrd.registry import MODELS
+    config = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', 'vidrd_tiny_shapes.py')
+    cfg = load_config(config, dict(tiny_config_options,
+                                   **{'model.sampling_scheduler.type': solver}))
+    model = MODELS.build(cfg.model).eval()
+    scheduler = model.sampling_scheduler
+    assert type(scheduler).__name__ == solver and scheduler.clip_sample
+    assert scheduler.prediction_type == model.noise_schedule.prediction_type == 'sample'
+    sampler = ReuseAndDiffuseSampler(
+        num_frames=4, num_prompt_frames=2, num_inference_steps=4, guidance_scale=2.0,
+        progress=False, strategies=[dict(type='FrameNoiseReversion'),
+                                    dict(type='StagedGuidanceDenoising', beta=1.0)])
+    video = model.generate(['a red circle moving left'], num_clips=2, seed=0, sampler=sampler)
+    assert video.shape[2] == 8 and torch.isfinite(video).all()
+    with pytest.raises(ValueError, match=f'FIFODiffusionSampler cannot use {solver}'):
+        model.generate(['a red circle moving left'], num_clips=1, seed=0)
