@@ -39,6 +39,7 @@ setup(
         'eval': [],  # pytorch-fid is a runtime dependency now; kept so `.[eval]` still installs
         'deepspeed': ['deepspeed'],  # configs/_base_/strategies/deepspeed_zero2.py (GPU)
         # the documentation site (mkdocs.yml): bash tools/docs/build.sh
-        'docs': ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5', 'mkdocstrings[python]>=0.26'],
+        'docs': ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5', 'mkdocstrings>=0.26',
+                 'mkdocstrings-python>=1.10'],  # (= mkdocstrings[python], each pinnable)
     },
 )
