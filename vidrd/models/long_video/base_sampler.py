@@ -14,7 +14,7 @@ as many frames as K clips of the paper's sampler, and hands them to the sink in 
 """
 import contextlib
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -86,6 +86,21 @@ def resolve_autocast_dtype(value, owner: str = 'sampler') -> Optional[torch.dtyp
     return resolve_autocast(value, f'{owner}: autocast_dtype')
 
 
+def check_step_cache(value, owner: str) -> Optional[dict]:
+    """``dict(interval=N, branch=b)`` of a ``step_cache`` setting (None: off); defaults
+    interval 3, branch 2 (see ``vidrd.models.unets.unet3d_condition.StepCache``)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - {'interval', 'branch'}:
+        raise ValueError(f'{owner}: step_cache must be None (off) or dict(interval=N, '
+                         f'branch=b), got {value!r}')
+    cache = dict(interval=value.get('interval', 3), branch=value.get('branch', 2))
+    for key, number in cache.items():
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise ValueError(f'{owner}: step_cache {key} must be an int >= 1, got {number!r}')
+    return cache
+
+
 def check_guidance_scale(scale: float) -> None:
     check_value(scale >= 1.0, f'guidance_scale must be >= 1 (1 samples without classifier-free '
                 f'guidance; below 1 there is nothing this sampler does differently), got {scale}')
@@ -143,6 +158,7 @@ class SamplingRun:
     device: torch.device
     dtype: torch.dtype
     generator: Optional[torch.Generator]
+    step_cache: Any = None                # the U-Net's StepCache while caching is on
 
     @property
     def num_clips(self) -> int:
@@ -169,6 +185,12 @@ class LongVideoSampler:
             / ``'fp16'``, or the torch dtype); the noise, guidance and scheduler updates stay in
             the latents' dtype (fp32), and decoding is not autocast. None: the U-Net's own
             dtype.
+        step_cache: step caching (DeepCache, Ma et al. 2024): ``dict(interval=N, branch=b)``
+            computes the U-Net in full every N-th step of a clip / window group and only its
+            shallow branch (skip branches 1..b, see ``StepCache``) in between, reusing the
+            deep features of the last full step. None (default): every call in full, as
+            without it. Needs a U-Net with skip branches (``UNet3DConditionModel`` and every
+            registered U-Net built on it).
     """
 
     #: frames of a clip after the first that re-render the previous clip (0: none)
@@ -176,7 +198,8 @@ class LongVideoSampler:
     drop_prompt_frames: bool = False
 
     def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
-                 guidance_scale: float = 7.5, progress: bool = True, autocast_dtype=None):
+                 guidance_scale: float = 7.5, progress: bool = True, autocast_dtype=None,
+                 step_cache: Optional[dict] = None):
         name = type(self).__name__
         if num_frames < 1:
             raise ValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
@@ -189,6 +212,7 @@ class LongVideoSampler:
         self.guidance_scale = float(guidance_scale)
         self.progress = progress
         self.autocast_dtype = resolve_autocast_dtype(autocast_dtype, name)
+        self.step_cache = check_step_cache(step_cache, name)
 
     @torch.no_grad()
     def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
@@ -231,8 +255,30 @@ class LongVideoSampler:
         run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
                             generator, num_inference_steps, guidance_scale)
         emit, finish = collect_or_sink(sink)
-        self._run(run, unet, scheduler, latent_shape, decode_fn, emit, callback)
+        with self._step_cache_session(unet) as cache:
+            run.step_cache = cache
+            self._run(run, unet, scheduler, latent_shape, decode_fn, emit, callback)
         return finish()
+
+    def _step_cache_session(self, unet):
+        """The U-Net's step cache for this run (a context yielding it), or a context yielding
+        None when caching is off."""
+        if self.step_cache is None:
+            return contextlib.nullcontext()
+        session = getattr(unet, 'step_cache_session', None)
+        if not callable(session):
+            raise ValueError(f'{type(self).__name__}: step_cache needs a U-Net with skip '
+                             'branches to cache (UNet3DConditionModel and the registered U-Nets '
+                             f'built on it); {type(unet).__name__} has none: remove step_cache')
+        return session(**self.step_cache)
+
+    @staticmethod
+    def _cache_stream(run: 'SamplingRun', stream):
+        """Calls inside reuse deep features of earlier calls of the same ``stream`` (a clip, a
+        window group) when step caching is on; nothing otherwise."""
+        if run.step_cache is None:
+            return contextlib.nullcontext()
+        return run.step_cache.use(stream)
 
     def _run(self, run: 'SamplingRun', unet: Callable, scheduler,
              latent_shape: Tuple[int, int, int],
@@ -253,7 +299,7 @@ class LongVideoSampler:
         return (f'{type(self).__name__}(N={self.num_frames}, S={self.num_inference_steps}, '
                 f'w={self.guidance_scale}' + self._repr_extra()
                 + (f', autocast_dtype={self.autocast_dtype}' if self.autocast_dtype else '')
-                + ')')
+                + (f', step_cache={self.step_cache}' if self.step_cache else '') + ')')
 
     def _repr_extra(self) -> str:
         return ''
@@ -395,10 +441,10 @@ class WindowedSampler(LongVideoSampler):
     def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, eta: float = 0.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, progress=progress,
-                         autocast_dtype=autocast_dtype)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache)
         name = type(self).__name__
         if eta < 0:
             raise ValueError(f'{name}: eta must be >= 0, got {eta}')

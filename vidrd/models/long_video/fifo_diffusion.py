@@ -49,6 +49,8 @@ class FIFODiffusionSampler(WindowedSampler):
         guidance_scale / progress / autocast_dtype: see :class:`LongVideoSampler`.
         eta: DDIM eta of every step (authors: 1).
         windows_per_call: see :class:`WindowedSampler`.
+        step_cache: must be None: step caching does not apply (a window never sees the same
+            frames twice).
 
     Needs DDIMScheduler: a multistep solver (DPM-Solver++, UniPC) is refused, since no frame
     follows one trajectory of the grid from call to call.
@@ -58,7 +60,7 @@ class FIFODiffusionSampler(WindowedSampler):
                  num_inference_steps: Optional[int] = None, lookahead: bool = True,
                  guidance_scale: float = 7.5, eta: float = 1.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None):
         if num_partitions < 1:
             raise ValueError(f'FIFODiffusionSampler: num_partitions must be >= 1, got '
                              f'{num_partitions}')
@@ -67,6 +69,12 @@ class FIFODiffusionSampler(WindowedSampler):
                          guidance_scale=guidance_scale, eta=eta,
                          windows_per_call=windows_per_call, progress=progress,
                          autocast_dtype=autocast_dtype)
+        if step_cache is not None:
+            raise ValueError(
+                f'FIFODiffusionSampler: step_cache={step_cache!r} does not apply: step caching '
+                'reuses a window\'s deep features at the next step, but FIFO-Diffusion\'s windows '
+                'hold other frames at other noise levels at every iteration (the queue shifts); '
+                'remove step_cache')
         if lookahead and num_frames % 2:
             raise ValueError('FIFODiffusionSampler: lookahead denoising needs an even '
                              f'num_frames (windows overlap by half), got {num_frames}')

@@ -54,6 +54,9 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             stay in the latents' dtype (fp32), and decoding is not autocast. None (default):
             the U-Net's own dtype. bf16 is faster on GPUs and on CPUs with AMX (1.6-1.7x a
             U-Net forward at issue 14's size), slower on CPUs without it.
+        step_cache: step caching (DeepCache), ``dict(interval=N, branch=b)``, see
+            :class:`LongVideoSampler`; each clip is its own stream: its first step is computed
+            in full and nothing is reused across clips.
 
     Schedulers: DDIM, or a multistep solver (DPM-Solver++, UniPC). Each clip is its own
     solver trajectory: the solver's state is reset at the start of every clip. When the
@@ -70,10 +73,10 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
                  num_inference_steps: int = 50, guidance_scale: float = 7.5,
                  strategies: Sequence = (), seed_compatible: bool = True,
                  drop_prompt_frames: bool = False, progress: bool = True,
-                 autocast_dtype=None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, progress=progress,
-                         autocast_dtype=autocast_dtype)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache)
         if not 0 <= num_prompt_frames < num_frames:
             raise ValueError(
                 f'ReuseAndDiffuseSampler: num_prompt_frames (M={num_prompt_frames}) must be in '
@@ -92,7 +95,8 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         return (f'{type(self).__name__}(N={self.num_frames}, M={self.num_prompt_frames}, '
                 f'S={self.num_inference_steps}, w={self.guidance_scale}, '
                 f'strategies={self.strategies}, seed_compatible={self.seed_compatible}'
-                + (f', autocast_dtype={self.autocast_dtype}' if self.autocast_dtype else '') + ')')
+                + (f', autocast_dtype={self.autocast_dtype}' if self.autocast_dtype else '')
+                + (f', step_cache={self.step_cache}' if self.step_cache else '') + ')')
 
     def layout(self, num_clips: int) -> VideoLayout:
         """N frames for the first clip, then N (or N - M with ``drop_prompt_frames``)."""
@@ -144,6 +148,8 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         record = any(s.needs_step_latents for s in self.strategies)
         step_latents: Optional[List[torch.Tensor]] = [] if record else None
         begin_trajectory(scheduler, len(timesteps))  # each clip is its own solver trajectory
+        if run.step_cache is not None:
+            run.step_cache.clear()  # and its own stream of cached U-Net features
         for s, t in enumerate(timesteps):
             stepped = latents
             for strategy in self.strategies:
@@ -152,7 +158,8 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
                 ctx.prev_step_latents[s] = None  # consumed: keeps memory at S latents
             if step_latents is not None:
                 step_latents.append(latents)
-            eps = self._denoise(ctx, i, s, unet, latents, t.to(run.device), embeds, run)
+            with self._cache_stream(run, ('clip', i)):
+                eps = self._denoise(ctx, i, s, unet, latents, t.to(run.device), embeds, run)
             latents = self._scheduler_step(scheduler, eps, t, latents,
                                            stepped if s > 0 else None)
             bar.update(1)

@@ -67,17 +67,20 @@ class TemporalCoDenoisingSampler(WindowedSampler):
         num_inference_steps / guidance_scale / progress / autocast_dtype: see
             :class:`LongVideoSampler`.
         eta / windows_per_call: see :class:`WindowedSampler`.
+        step_cache: step caching (DeepCache), see :class:`LongVideoSampler`; each batch of
+            windows (``windows_per_call``) is its own stream, so a group reuses only its own
+            windows' features.
     """
 
     def __init__(self, num_frames: int = 16, stride: Optional[int] = None,
                  weighting: str = 'flat', num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, eta: float = 0.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, eta=eta,
                          windows_per_call=windows_per_call, progress=progress,
-                         autocast_dtype=autocast_dtype)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache)
         stride = max(1, num_frames // 4) if stride is None else stride
         if not 1 <= stride <= num_frames:
             raise ValueError(f'TemporalCoDenoisingSampler: stride must be in [1, num_frames='
@@ -127,7 +130,8 @@ class TemporalCoDenoisingSampler(WindowedSampler):
                     owners = tuple(min((a + n // 2) // n, clips - 1) for a in group)
                     embeds = self._batched_conditioning(unet, run, owners, conditioning)
                     x = torch.cat([latents[:, :, a:a + n] for a in group])  # (W*B, C, N, h, w)
-                    out = self._guided_output(unet, x, t.to(run.device), embeds, run)
+                    with self._cache_stream(run, ('windows', tuple(group))):
+                        out = self._guided_output(unet, x, t.to(run.device), embeds, run)
                     for k, a in enumerate(group):
                         fused[:, :, a:a + n] += (weights.view(1, 1, n, 1, 1)
                                                  * out[k * batch:(k + 1) * batch])

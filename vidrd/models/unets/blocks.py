@@ -113,14 +113,25 @@ class CrossAttnDownBlock(VideoUNetBlock):
         self.downsamplers = (nn.ModuleList([Downsample2D(out_channels, downsample_padding)])
                              if add_downsample else None)
 
+    @property
+    def num_skips(self) -> int:
+        """Skip outputs of the block: one per layer, one for the downsampler."""
+        return len(self.resnets) + (self.downsamplers is not None)
+
     def forward(self, h: torch.Tensor, temb: torch.Tensor, context: torch.Tensor,
-                num_frames: int) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """(B*F, C_in, H, W) -> (B*F, C_out, H/2, W/2) and the skip outputs of every layer."""
+                num_frames: int, max_skips: Optional[int] = None
+                ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
+        """(B*F, C_in, H, W) -> (B*F, C_out, H/2, W/2) and the skip outputs of every layer.
+
+        ``max_skips``: stop once that many skip outputs are made (the shallow branch of step
+        caching); None runs the whole block."""
         skips = []
         for i in range(len(self.resnets)):
+            if max_skips is not None and len(skips) >= max_skips:
+                return h, tuple(skips)
             h = self.layer(i, h, temb, context, num_frames)
             skips.append(h)
-        if self.downsamplers is not None:
+        if self.downsamplers is not None and (max_skips is None or len(skips) < max_skips):
             h = self.downsamplers[0](h)
             skips.append(h)
         return h, tuple(skips)
@@ -167,12 +178,17 @@ class CrossAttnUpBlock(VideoUNetBlock):
 
     def forward(self, h: torch.Tensor, skips: Tuple[torch.Tensor, ...], temb: torch.Tensor,
                 context: torch.Tensor, num_frames: int,
-                upsample_size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
-        """``skips`` are consumed last-first; (B*F, C, H, W) -> (B*F, C_out, 2H, 2W)."""
-        for i in range(len(self.resnets)):
+                upsample_size: Optional[Tuple[int, int]] = None,
+                layers: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        """``skips`` are consumed last-first; (B*F, C, H, W) -> (B*F, C_out, 2H, 2W).
+
+        ``layers``: run only layers [first, last) (step caching enters or leaves a block
+        between two layers); the upsampler runs when the last layer is run."""
+        first, last = layers or (0, len(self.resnets))
+        for i in range(first, last):
             h = torch.cat([h, skips[-1 - i]], dim=1)
             h = self.layer(i, h, temb, context, num_frames)
-        if self.upsamplers is not None:
+        if self.upsamplers is not None and last == len(self.resnets):
             h = self.upsamplers[0](h, upsample_size)
         return h
 

@@ -1,7 +1,10 @@
 """The video U-Net of VidRD: Stable Diffusion 2.1's 2D U-Net applied per frame, plus temporal
 layers chosen in the config."""
+import contextlib
 import copy
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from einops import rearrange
@@ -20,6 +23,92 @@ ORIGINAL_TEMPORAL_LAYERS = dict(
     temporal_conv=dict(type='TemporalConv', num_layers=4, dropout=0.1),
     temporal_attention=dict(type='TemporalAttention', frame_embedding=True),
     temporal_attention_levels=('down', 'mid', 'up'))
+
+
+@dataclass
+class _CacheEntry:
+    features: torch.Tensor  # the hidden state entering the shallow up-branch
+    uses: int = 0           # cached calls since it was computed
+
+
+class StepCache:
+    """Deep features of the U-Net reused across adjacent sampling steps (DeepCache, Ma et al.
+    2024, Sec. 3.2).
+
+    Adjacent denoising steps change the deep, low-resolution features of a U-Net little. A
+    *full* call computes everything and keeps the hidden state that enters the up path at
+    skip branch ``branch``; the next ``interval - 1`` calls of the same input stream compute
+    only the shallow branch: ``conv_in``, the down layers that make the first ``branch``
+    skip outputs, then the up layers that consume them, starting from the kept state (the
+    paper's eq. 6: U_m(Concat(D_m(...), F_cache))).
+
+    Skip branches are counted from the shallowest: branch 1 is ``conv_in``'s output (only the
+    last up layer is recomputed), branch 2 adds the first down layer (DeepCache's shallowest
+    setting for SD: the first down layer and the up layers that take its output and
+    ``conv_in``'s), up to ``num_branches`` (only the mid block is cached).
+
+    Reuse is only ever within a *stream*, which the sampler names (a clip, a window group):
+    calls outside a stream run in full. Within a stream, an entry belongs to one input
+    signature (shape, dtype, device, timestep shape, the text conditioning's storage), so a
+    guidance batch of another shape or another prompt gets its own entry, never another's
+    features. Calls in grad mode, or of a U-Net in training mode, run in full and leave the
+    cache alone (cached features carry no gradient).
+
+    Args:
+        interval: N: a full call, then N - 1 calls that reuse its features (1: every call
+            full, the numbers of no caching).
+        branch: the skip branch where the shallow part ends, in [1, num_branches].
+        num_branches: the U-Net's skip connections.
+
+    Attributes:
+        stream: the current stream (None: no caching).
+        log: ``(stream, full)`` of the latest calls, for checks.
+    """
+
+    def __init__(self, interval: int, branch: int, num_branches: int):
+        if int(interval) != interval or interval < 1:
+            raise ValueError(f'step cache: interval must be an int >= 1 (1: no reuse), got '
+                             f'{interval!r}')
+        if int(branch) != branch or not 1 <= branch <= num_branches:
+            raise ValueError(f'step cache: branch must be an int in [1, {num_branches}] (the '
+                             f'U-Net\'s skip branches, shallowest first), got {branch!r}')
+        self.interval, self.branch, self.num_branches = int(interval), int(branch), num_branches
+        self.entries: Dict[Hashable, _CacheEntry] = {}
+        self.stream: Optional[Hashable] = None
+        self.log: deque = deque(maxlen=100_000)
+
+    def __repr__(self) -> str:
+        return (f'StepCache(interval={self.interval}, branch={self.branch}/{self.num_branches}, '
+                f'entries={len(self.entries)})')
+
+    @contextlib.contextmanager
+    def use(self, stream: Hashable):
+        """Calls inside share features with earlier calls of the same ``stream`` (and input
+        signature)."""
+        previous, self.stream = self.stream, stream
+        try:
+            yield self
+        finally:
+            self.stream = previous
+
+    def clear(self) -> None:
+        """Forget every kept feature (e.g. when a new clip starts)."""
+        self.entries.clear()
+
+    @property
+    def full_calls(self) -> int:
+        return sum(1 for _, full in self.log if full)
+
+    @property
+    def cached_calls(self) -> int:
+        return sum(1 for _, full in self.log if not full)
+
+
+def _input_signature(sample: torch.Tensor, timestep: torch.Tensor, context) -> tuple:
+    """What must match for a call to reuse another's features (besides the stream)."""
+    states = getattr(context, 'states', context)
+    return (tuple(sample.shape), sample.dtype, sample.device, tuple(timestep.shape),
+            states.data_ptr(), tuple(states.shape), tuple(states.stride()))
 
 
 @MODELS.register_module()
@@ -58,6 +147,11 @@ class UNet3DConditionModel(nn.Module):
         channels_last: run the spatial layers in channels-last memory format: the convs take
             it natively, the transformers' token views and Temp-Conv's (B, C, F, H, W) view
             become free of copies. Off gives the plain contiguous layout (same numbers).
+
+    Step caching (DeepCache): :meth:`step_cache_session` turns it on for a sampling run (the
+    samplers' ``step_cache`` option); off, the forward is exactly as without it. It applies
+    to this U-Net and every one built on it (SD-2.1, the released model, ModelScope,
+    AnimateDiff), whose up path consumes each skip output of the down path once.
 
     Shapes: ``forward(sample (B, C, F, H, W), timestep () / (B,) / (B, F),
     encoder_hidden_states (B, S, D)) -> (B, C_out, F, H, W)``. A (B, F) timestep gives every
@@ -166,6 +260,7 @@ class UNet3DConditionModel(nn.Module):
             if isinstance(module, Attention) and name.endswith('.attn2'):
                 module.kv_name = name  # its K / V in a TextConditioning
         self._compiled = CompiledForward(compile, type(self).__name__)
+        self.step_cache: Optional[StepCache] = None
 
     # ----------------------------------------------------------------------------- helpers
     def _pointwise_weights_channels_last(self) -> None:
@@ -242,7 +337,109 @@ class UNet3DConditionModel(nn.Module):
             raise ValueError(f'timestep of shape {tuple(timestep.shape)} for a sample of shape '
                              f'{tuple(sample.shape)}: give a scalar, (B,) or per frame (B, F) '
                              f'= {frames}')
+        cache = self.step_cache
+        if (cache is not None and cache.stream is not None and not self.training
+                and not torch.is_grad_enabled()):
+            return self._cached_forward(cache, sample, timestep, encoder_hidden_states)
         return self._compiled(self._forward, sample, timestep, encoder_hidden_states)
+
+    # ----------------------------------------------------------------------- step caching
+    @property
+    def num_skip_branches(self) -> int:
+        """Skip connections from the down path to the up path (``conv_in``'s output, every
+        down layer's, every downsampler's)."""
+        return 1 + sum(block.num_skips for block in self.down_blocks)
+
+    @contextlib.contextmanager
+    def step_cache_session(self, interval: int = 3, branch: int = 2):
+        """Step caching (DeepCache) for one sampling run: yields the :class:`StepCache`,
+        whose ``use(stream)`` the sampler wraps its calls in; on exit the cache is dropped and
+        the U-Net computes every call in full again.
+
+        Args:
+            interval: a full call every ``interval`` calls of a stream.
+            branch: the skip branch where the recomputed shallow part ends (see
+                :class:`StepCache`).
+        """
+        if self.step_cache is not None:
+            raise RuntimeError(f'{type(self).__name__}: a step cache session is already open')
+        up_layers = sum(len(block.resnets) for block in self.up_blocks)
+        if up_layers != self.num_skip_branches:
+            raise ValueError(f'{type(self).__name__}: step caching needs an up path that takes '
+                             f'each of the {self.num_skip_branches} skip outputs once, this one '
+                             f'has {up_layers} up layers; it does not apply here')
+        self.step_cache = StepCache(interval, branch, self.num_skip_branches)
+        try:
+            yield self.step_cache
+        finally:
+            self.step_cache = None
+
+    def _cached_forward(self, cache: StepCache, sample: torch.Tensor, timestep: torch.Tensor,
+                        context: Context) -> torch.Tensor:
+        """A full call that keeps its deep features, or a shallow one that reuses them (eager:
+        the branching is per call)."""
+        key = (cache.stream, _input_signature(sample, timestep, context))
+        entry = cache.entries.get(key)
+        if entry is None or entry.uses + 1 >= cache.interval:
+            out, deep = self._branched_forward(sample, timestep, context, cache.branch)
+            cache.entries[key] = _CacheEntry(deep.detach())
+            cache.log.append((cache.stream, True))
+            return out
+        out, _ = self._branched_forward(sample, timestep, context, cache.branch,
+                                        deep=entry.features)
+        entry.uses += 1
+        cache.log.append((cache.stream, False))
+        return out
+
+    def _branched_forward(self, sample: torch.Tensor, timestep: torch.Tensor, context: Context,
+                          branch: int, deep: Optional[torch.Tensor] = None
+                          ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The forward, split at skip branch ``branch``: without ``deep``, in full (the same
+        operations as :meth:`_forward`), returning also the hidden state entering the up
+        layer that takes skip ``branch - 1``; with ``deep`` (that state from an earlier call),
+        only the shallow branch."""
+        b, c, f, h, w = sample.shape
+        temb, x = self._prologue(sample, timestep)
+        skips: List[Any] = [x]
+        total = self.num_skip_branches
+        if deep is None:
+            for block in self.down_blocks:
+                x, block_skips = block(x, temb, context, f)
+                skips.extend(block_skips)
+            x = self.mid_block(x, temb, context, f)
+        else:
+            for block in self.down_blocks:
+                if len(skips) >= branch:
+                    break
+                x, block_skips = block(x, temb, context, f, max_skips=branch - len(skips))
+                skips.extend(block_skips)
+            skips.extend([None] * (total - len(skips)))  # the deep skips are not needed
+            x = deep
+        enter = total - branch  # up layers are numbered 0..total-1; this one takes skip b-1
+        needs_size = any(s % (2 ** self.num_upsamplers) for s in (h, w))
+        captured, first = None, 0
+        for block in self.up_blocks:
+            n = len(block.resnets)
+            block_skips, skips = tuple(skips[-n:]), skips[:-n]
+            if first + n <= enter and deep is not None:
+                first += n
+                continue  # a deep block: its output is in `deep`
+            size = skips[-1].shape[-2:] if (needs_size and skips) else None
+            split = min(max(enter - first, 0), n)
+            if deep is None:
+                if split > 0:
+                    x = block(x, block_skips, temb, context, f, upsample_size=size,
+                              layers=(0, split))
+                if first + split == enter:
+                    captured = x
+                if split < n:
+                    x = block(x, block_skips, temb, context, f, upsample_size=size,
+                              layers=(split, n))
+            else:
+                x = block(x, block_skips, temb, context, f, upsample_size=size,
+                          layers=(split, n))
+            first += n
+        return self._epilogue(x, f), captured
 
     def frame_time_embedding(self, timestep: torch.Tensor, batch: int, frames: int,
                              dtype: torch.dtype) -> torch.Tensor:
@@ -263,12 +460,11 @@ class UNet3DConditionModel(nn.Module):
                                   self.freq_shift).to(dtype)
         return self.time_embedding(temb).repeat_interleave(frames, dim=0)
 
-    def _forward(self, sample: torch.Tensor, timestep: torch.Tensor,
-                 encoder_hidden_states: Context) -> torch.Tensor:
+    def _prologue(self, sample: torch.Tensor, timestep: torch.Tensor
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(time embedding (B*F, T), ``conv_in`` (+ ``transformer_in``) output (B*F, C, H, W))."""
         b, c, f, h, w = sample.shape
         temb = self.frame_time_embedding(timestep.to(sample.device), b, f, sample.dtype)
-        context = encoder_hidden_states  # (B, S, D): shared by all frames of a video
-
         # frames of a video adjacent; channels-last: the layout of every block from here on
         x = rearrange(sample, 'b c f h w -> (b f) c h w')
         if self.channels_last:
@@ -276,6 +472,19 @@ class UNet3DConditionModel(nn.Module):
         x = self.conv_in(x)
         if self.transformer_in is not None:
             x = self.transformer_in(x, f)
+        return temb, x
+
+    def _epilogue(self, x: torch.Tensor, f: int) -> torch.Tensor:
+        x = video_group_norm(x, self.conv_norm_out, f if self.norm_over_frames else 1,
+                             silu=True)
+        x = self.conv_out(x)
+        return rearrange(x, '(b f) c h w -> b c f h w', f=f)
+
+    def _forward(self, sample: torch.Tensor, timestep: torch.Tensor,
+                 encoder_hidden_states: Context) -> torch.Tensor:
+        b, c, f, h, w = sample.shape
+        context = encoder_hidden_states  # (B, S, D): shared by all frames of a video
+        temb, x = self._prologue(sample, timestep)
         skips = [x]
         for block in self.down_blocks:
             x, block_skips = block(x, temb, context, f)
@@ -288,10 +497,7 @@ class UNet3DConditionModel(nn.Module):
             block_skips, skips = skips[-n:], skips[:-n]
             size = skips[-1].shape[-2:] if (needs_size and skips) else None
             x = block(x, tuple(block_skips), temb, context, f, upsample_size=size)
-        x = video_group_norm(x, self.conv_norm_out, f if self.norm_over_frames else 1,
-                             silu=True)
-        x = self.conv_out(x)
-        return rearrange(x, '(b f) c h w -> b c f h w', f=f)
+        return self._epilogue(x, f)
 
 
 def is_temporal_key(name: str) -> bool:
