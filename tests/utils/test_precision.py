@@ -18,7 +18,8 @@ ACCEPTED = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16, 'BF16': torch.bf
             'float32': torch.float32, torch.bfloat16: torch.bfloat16,
             torch.float16: torch.float16, torch.float32: torch.float32}
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-REFUSED = ['bf8', 'half', 'int8', 'auto', 'torch.bfloat16', torch.int8, torch.float64, 16]
+# 'auto' is an autocast setting (see the tests of auto below), refused where a dtype is needed
+REFUSED = ['bf8', 'half', 'int8', 'torch.bfloat16', torch.int8, torch.float64, 16]
 
 
 @pytest.mark.parametrize('value', list(ACCEPTED), ids=str)
@@ -81,3 +82,84 @@ def test_frozen_dtype_takes_the_short_names():
     with pytest.raises(InvalidValueError, match="autocast_dtype='f16' is not one of"):
         MODELS.build(dict(cfg.model, long_video_sampler=dict(cfg.model.long_video_sampler,
                                                               autocast_dtype='f16')))
+
+
+@pytest.mark.parametrize('device,flags,cuda_bf16,expected', [
+    ('cpu', {'avx512f', 'avx512_bf16'}, None, None),          # this machine: AMD EPYC, no AMX
+    ('cpu', {'avx2'}, None, None),
+    ('cpu', {'avx512_bf16', 'amx_tile', 'amx_bf16'}, None, torch.bfloat16),  # Sapphire Rapids
+    ('cuda', set(), True, torch.bfloat16),                     # Ampere and later
+    ('cuda:1', set(), False, None),                            # e.g. a V100
+    ('mps', {'amx_bf16'}, None, None)])
+def test_auto_picks_bf16_or_fp32_from_the_device_and_cpu_flags(device, flags, cuda_bf16,
+                                                                expected):
+    from vidrd.utils.precision import choose_autocast
+    dtype, reason = choose_autocast(device, flags=flags, cuda_bf16=cuda_bf16)
+    assert dtype is expected and reason
+    if device == 'cpu':
+        assert ('AMX' in reason) and (('no AMX' in reason) == (expected is None))
+
+
+def test_this_machines_cpu_flags_are_read():
+    from vidrd.utils.precision import choose_autocast, cpu_flags
+    flags = cpu_flags()
+    if osp.isfile('/proc/cpuinfo'):
+        assert 'fpu' in flags or 'sse2' in flags
+    expected = torch.bfloat16 if 'amx_bf16' in flags else None
+    assert choose_autocast('cpu')[0] is expected
+
+
+def test_auto_is_an_autocast_setting_not_a_dtype():
+    from vidrd.utils import precision
+    assert precision.is_auto('auto') and precision.is_auto(' AUTO ')
+    assert resolve_autocast('auto', device='cpu') is precision.choose_autocast('cpu')[0]
+    assert resolve_autocast_dtype('auto', 'Sampler') is precision.choose_autocast()[0]
+    # --amp auto reaches the sampler, which decides on the device of its run
+    assert with_sampling_amp(None, 'auto') == {'model.long_video_sampler.autocast_dtype': 'auto'}
+    with pytest.raises(InvalidValueError, match="frozen_dtype='auto' is not one of"):
+        resolve_precision('auto', 'VidRD: frozen_dtype')
+    with pytest.raises(InvalidValueError, match="--amp='auto' is not one of"):
+        torch_name('auto', '--amp')  # training's --amp needs a precision
+    with pytest.raises(InvalidValueError, match=r"--amp='half' is not one of .*, auto \(or"):
+        with_sampling_amp({}, 'half')
+
+
+@pytest.mark.parametrize('flags,expected', [({'avx512_bf16'}, None),
+                                            ({'amx_bf16'}, torch.bfloat16)])
+def test_a_sampler_with_auto_decides_on_its_runs_device_and_logs_why(monkeypatch, flags,
+                                                                      expected):
+    from vidrd.models.long_video import ReuseAndDiffuseSampler
+    from vidrd.utils import precision
+    messages = []
+
+    class Logger:
+        def info(self, message):
+            messages.append(message)
+
+    monkeypatch.setattr(precision, 'cpu_flags', lambda path=precision.CPUINFO: frozenset(flags))
+    monkeypatch.setattr(precision, 'get_logger', Logger)
+    monkeypatch.setattr(precision, '_LOGGED', set())
+    sampler = ReuseAndDiffuseSampler(num_frames=2, num_prompt_frames=1, num_inference_steps=1,
+                                     guidance_scale=1.0, progress=False, autocast_dtype='auto')
+    assert not messages  # provisional until a run names its device
+    seen = []
+
+    def unet(x, t, embeds):
+        seen.append(torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled('cpu')
+                    else None)
+        return torch.zeros_like(x)
+
+    class Scheduler:
+        init_noise_sigma = 1.0
+
+        def set_timesteps(self, n):
+            self.timesteps = torch.tensor([500])
+
+        def step(self, out, t, x):
+            return x
+
+    sampler.sample(unet, Scheduler(), torch.zeros(1, 2, 3), latent_shape=(1, 2, 2), seed=0)
+    assert sampler.autocast_dtype is expected and seen == [expected]
+    chosen = 'bf16' if expected is torch.bfloat16 else 'fp32'
+    assert messages == [f'ReuseAndDiffuseSampler: autocast_dtype=auto: {chosen} on cpu, as '
+                        + precision.choose_autocast('cpu', flags=flags)[1]]

@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 
 from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROOT,  # noqa: F401
                                       config_paths, file_source_entry)
-from vidrd.utils.precision import precision_names, resolve_autocast, short_name, torch_name
+from vidrd.utils.precision import (AUTO, is_auto, precision_names, resolve_autocast, short_name,
+                                   torch_name)
 
 MISSING_HINT = (f'Put the files there ({FILES_PAGE} lists the files of every shipped config and '
                 'where they come from), or point the config at your copies with --cfg-options')
@@ -120,17 +121,22 @@ def add_sampling_amp_argument(parser) -> None:
     parser.add_argument('--amp', nargs='?', const='bf16', default=None, metavar='PRECISION',
                         help='sample with the U-Net under autocast in this precision (bf16 '
                              f'without a value; one of {precision_names()}; fp32: no '
-                             'autocast): faster on GPUs and on CPUs with AMX, slower on CPUs '
-                             'without it')
+                             'autocast; auto: bf16 on a GPU with bf16 or a CPU with AMX, fp32 '
+                             'otherwise, logged with the reason): faster on GPUs and on CPUs '
+                             'with AMX, slower on CPUs without it')
 
 
 def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Optional[dict]:
     """``cfg_options`` plus the sampler's ``autocast_dtype`` for ``--amp`` (unchanged without;
-    ``fp32`` switches a configured autocast off)."""
+    ``fp32`` switches a configured autocast off; ``auto`` is passed on, for the sampler to
+    decide on the device it runs on)."""
     if not amp:
         return cfg_options
-    dtype = resolve_autocast(amp, '--amp')
-    value = short_name(dtype) if dtype is not None else None
+    if is_auto(amp):
+        value = AUTO
+    else:
+        dtype = resolve_autocast(amp, '--amp')
+        value = short_name(dtype) if dtype is not None else None
     return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': value})
 
 

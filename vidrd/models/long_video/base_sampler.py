@@ -19,6 +19,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Unio
 import torch
 
 from vidrd.utils.cli import check_value
+from vidrd.utils.precision import AUTO, is_auto, resolve_autocast
 
 Embeds = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -78,11 +79,12 @@ class VideoLayout:
 
 
 def resolve_autocast_dtype(value, owner: str = 'sampler') -> Optional[torch.dtype]:
-    """The torch dtype of an ``autocast_dtype`` setting (None, ``'fp32'``: no autocast).
+    """The torch dtype of an ``autocast_dtype`` setting (None, ``'fp32'``: no autocast;
+    ``'auto'``: bf16 or None for this machine's default device, provisionally: a sampler
+    decides again for the device of each run).
 
     The names are those of every precision setting (``vidrd.utils.precision``).
     """
-    from vidrd.utils.precision import resolve_autocast
     return resolve_autocast(value, f'{owner}: autocast_dtype')
 
 
@@ -184,7 +186,8 @@ class LongVideoSampler:
         autocast_dtype: run the U-Net calls under ``torch.autocast`` in this dtype (``'bf16'``
             / ``'fp16'``, or the torch dtype); the noise, guidance and scheduler updates stay in
             the latents' dtype (fp32), and decoding is not autocast. None: the U-Net's own
-            dtype.
+            dtype. ``'auto'``: bf16 on a CUDA GPU that supports it or a CPU with AMX, else
+            none; chosen for the device of each run and logged with the reason.
         step_cache: step caching (DeepCache, Ma et al. 2024): ``dict(interval=N, branch=b)``
             computes the U-Net in full every N-th step of a clip / window group and only its
             shallow branch (skip branches 1..b, see ``StepCache``) in between, reusing the
@@ -212,6 +215,8 @@ class LongVideoSampler:
         self.guidance_scale = float(guidance_scale)
         self.progress = progress
         self.autocast_dtype = resolve_autocast_dtype(autocast_dtype, name)
+        # 'auto' is decided again for the device of every run (and logged there)
+        self._autocast_auto = is_auto(autocast_dtype)
         self.step_cache = check_step_cache(step_cache, name)
 
     @torch.no_grad()
@@ -322,6 +327,9 @@ class LongVideoSampler:
                                  'returns both, or set guidance_scale=1 to sample without it')
             uncond = self._per_clip(negative_prompt_embeds, len(cond), 'negative_prompt_embeds')
         device, dtype = self._device_dtype(unet, cond[0])
+        if self._autocast_auto:
+            self.autocast_dtype = resolve_autocast(AUTO, f'{type(self).__name__}: '
+                                                   'autocast_dtype', device=device)
         return SamplingRun(cond=cond, uncond=uncond, guidance_scale=scale, num_steps=steps,
                            device=device, dtype=dtype,
                            generator=self._generator(generator, seed, device))
