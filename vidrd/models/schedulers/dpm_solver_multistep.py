@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .multistep_solver import MultistepSolver, OrderLike, by_order, register_solver
+from .multistep_solver import MultistepSolver, OrderLike, by_order, min_order, register_solver
 
 SOLVER_TYPES = ('midpoint', 'heun')
 
@@ -105,7 +105,7 @@ class DPMSolverMultistepScheduler(MultistepSolver):
                 restart: Optional[torch.Tensor]) -> torch.Tensor:
         state = self.state
         history = self._push(x0, restart)
-        orders: OrderLike = self._minimum(self._final_step_cap(i), history)
+        orders: OrderLike = min_order(self._final_step_cap(i), history)
         if not isinstance(orders, int):
             orders = orders.to(sample.device)
         alpha_s, sigma_s, lam_s = self._grid[i]

@@ -107,7 +107,8 @@ def by_order(orders: OrderLike, update: Callable[[int], torch.Tensor]) -> torch.
     return out
 
 
-def _minimum(a: OrderLike, b: OrderLike) -> OrderLike:
+def min_order(a: OrderLike, b: OrderLike) -> OrderLike:
+    """min of two orders, each an int or per element (a tensor)."""
     if isinstance(a, int) and isinstance(b, int):
         return min(a, b)
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
@@ -399,10 +400,12 @@ class MultistepSolver:
         if restart is not None:
             history = torch.where(restart, 0, torch.as_tensor(history, device=restart.device))
         state.outputs = (state.outputs + [x0])[-self.solver_order:]
-        state.history = (min(history + 1, self.solver_order) if isinstance(history, int)
-                         else (history + 1).clamp(max=self.solver_order))
-        if not isinstance(state.history, int) and bool((state.history == state.history.max()).all()):
-            state.history = int(state.history.max())  # uniform again
+        if isinstance(history, int):
+            state.history = min(history + 1, self.solver_order)
+        else:
+            history = (history + 1).clamp(max=self.solver_order)
+            uniform = bool((history == history.max()).all())
+            state.history = int(history.max()) if uniform else history  # an int again
         return state.history
 
     def step(self, model_output: torch.Tensor, timestep: Timesteps, sample: torch.Tensor,
@@ -442,7 +445,3 @@ class MultistepSolver:
         for c, x in rest:
             out = out + x * c
         return out
-
-    @staticmethod
-    def _minimum(a: OrderLike, b: OrderLike) -> OrderLike:
-        return _minimum(a, b)

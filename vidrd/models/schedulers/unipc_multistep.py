@@ -4,7 +4,7 @@ from typing import List, Optional, Sequence
 
 import torch
 
-from .multistep_solver import MultistepSolver, OrderLike, by_order, register_solver
+from .multistep_solver import MultistepSolver, OrderLike, by_order, min_order, register_solver
 
 SOLVER_TYPES = ('bh1', 'bh2')
 
@@ -161,7 +161,7 @@ class UniPCMultistepScheduler(MultistepSolver):
             corrected = by_order(orders, lambda o: self._correct(i - 1, o, x0))
             sample = corrected if restart is None else torch.where(restart, sample, corrected)
         history = self._push(x0, restart)
-        orders = self._minimum(self._final_step_cap(i), history)
+        orders = min_order(self._final_step_cap(i), history)
         if not isinstance(orders, int):
             orders = orders.to(sample.device)
         state.last_sample, state.last_order = sample, orders
