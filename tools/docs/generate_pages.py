@@ -109,6 +109,14 @@ def _registries() -> List[Tuple[str, object]]:
             if isinstance(value, registry_module.VidrdRegistry)]
 
 
+def _own(registry) -> Dict[str, object]:
+    """The entries vidrd itself registers (a plugin or a test imported in the same process may
+    have added its own: the pages must not depend on that)."""
+    registry.import_from_location()
+    return {k: v for k, v in registry.module_dict.items()
+            if getattr(v, '__module__', '').split('.')[0] == 'vidrd'}
+
+
 def registry_table_block(repo: str = REPO) -> str:
     """The ``registry-table`` block of the plugin guide."""
     from vidrd.registry import PURPOSES
@@ -118,9 +126,8 @@ def registry_table_block(repo: str = REPO) -> str:
         if name not in PURPOSES:
             raise InvalidValueError(f'vidrd/registry.py: {name} has no entry in PURPOSES: '
                                     'say what goes in it')
-        registry.import_from_location()
         parent = "mmengine's" if registry.parent is not None else "none (vidrd's own)"
-        lines.append(f'| `{name}` | {registry.name} | {parent} | {len(registry.module_dict)} '
+        lines.append(f'| `{name}` | {registry.name} | {parent} | {len(_own(registry))} '
                      f'| {PURPOSES[name]} |')
     return '\n'.join(lines)
 
@@ -167,8 +174,8 @@ def components_block(repo: str = REPO) -> str:
     """The ``components`` block: one table per registry."""
     lines = []
     for name, registry in _registries():
-        registry.import_from_location()
-        names = sorted(registry.module_dict)
+        own = _own(registry)
+        names = sorted(own)
         lines += [f'### `{name}` ({len(names)})', '']
         if not names:
             lines += [f'Nothing of vidrd\'s own: mmengine\'s {registry.name}s are used by name.',
@@ -176,7 +183,7 @@ def components_block(repo: str = REPO) -> str:
             continue
         lines += ['| name | what it is | config keys (defaults) |', '| --- | --- | --- |']
         for key in names:
-            obj = registry.module_dict[key]
+            obj = own[key]
             module = getattr(obj, '__module__', '')
             lines.append(f'| `{key}` <br><small>`{module}`</small> | {_summary(obj)} | '
                          f'{_config_keys(obj)} |')
