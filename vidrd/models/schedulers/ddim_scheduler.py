@@ -8,11 +8,12 @@ import torch
 from vidrd.registry import DIFFUSION_SCHEDULERS
 
 from .ddpm_noise_schedule import DDPMNoiseSchedule, Timesteps
+from .sampling_scheduler import SamplingScheduler
 from .scheduler_config import read_scheduler_config
 
 
 @DIFFUSION_SCHEDULERS.register_module()
-class DDIMScheduler:
+class DDIMScheduler(SamplingScheduler):
     """Denoising diffusion implicit models: x_t -> x_{t-k} along the DDIM update (eq. 12).
 
     x_{t-k} = sqrt(alpha_bar_{t-k}) x0_hat
@@ -42,8 +43,6 @@ class DDIMScheduler:
         eta: default eta of :meth:`step` (0: deterministic DDIM; 1: DDPM-like ancestral noise).
     """
 
-    init_noise_sigma = 1.0  # x_T ~ N(0, I): DDIM needs no scaling of the initial noise
-    order = 1
 
     def __init__(self, num_train_timesteps: int = 1000, beta_start: float = 0.00085,
                  beta_end: float = 0.012, beta_schedule: str = 'scaled_linear',
@@ -81,15 +80,6 @@ class DDIMScheduler:
                 f'set_alpha_to_one={self.set_alpha_to_one}, eta={self.eta}, '
                 f'num_inference_steps={self.num_inference_steps})')
 
-    @property
-    def alphas_cumprod(self) -> torch.Tensor:
-        """alpha_bar_t for t = 0..T-1, (T,) float32 on the CPU."""
-        return self.noise_schedule.alphas_cumprod
-
-    @property
-    def prediction_type(self) -> str:
-        return self.noise_schedule.prediction_type
-
     # --- the inference grid -------------------------------------------------------------------
     def set_timesteps(self, num_inference_steps: int,
                       device: Union[str, torch.device, None] = None) -> torch.Tensor:
@@ -114,33 +104,6 @@ class DDIMScheduler:
         """The timestep the DDIM update from ``timestep`` lands on (negative after the last)."""
         self._require_timesteps()
         return int(timestep) - self.num_train_timesteps // self.num_inference_steps
-
-    def scale_model_input(self, sample: torch.Tensor, timestep: Timesteps = None
-                          ) -> torch.Tensor:
-        """Identity: DDIM feeds x_t to the network unscaled (kept for diffusers-style loops)."""
-        return sample
-
-    # --- reading the network output -----------------------------------------------------------
-    def predict_x0(self, model_output: torch.Tensor, sample: torch.Tensor,
-                   timestep: Timesteps) -> torch.Tensor:
-        """x0_hat at ``sample`` = x_t (unclipped); ``timestep`` an int, a (B,) or a (B, F)
-        tensor."""
-        return self.noise_schedule.predict_x0(model_output, sample, timestep)
-
-    def predict_epsilon(self, model_output: torch.Tensor, sample: torch.Tensor,
-                        timestep: Timesteps) -> torch.Tensor:
-        """eps_hat at ``sample`` = x_t; ``timestep`` an int, a (B,) or a (B, F) tensor."""
-        return self.noise_schedule.predict_epsilon(model_output, sample, timestep)
-
-    def output_from_x0(self, x0: torch.Tensor, sample: torch.Tensor,
-                       timestep: Timesteps) -> torch.Tensor:
-        """The network output whose x0_hat at ``sample`` is ``x0`` (inverse of
-        :meth:`predict_x0`)."""
-        return self.noise_schedule.output_from_x0(x0, sample, timestep)
-
-    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: Timesteps) -> torch.Tensor:
-        """The forward process q(x_t | x_0), e.g. to start sampling from a noised video."""
-        return self.noise_schedule.add_noise(x0, noise, t)
 
     # --- one update ---------------------------------------------------------------------------
     def step(self, model_output: torch.Tensor, timestep: Timesteps, sample: torch.Tensor,

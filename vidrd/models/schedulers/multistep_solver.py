@@ -21,28 +21,22 @@ sample as given, and their update is first order (DDIM's, eta 0); from the next 
 use their new history as any frame does. Unmasked frames are unaffected, bit for bit.
 """
 import inspect
-import json
 import math
 import numbers
-import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 
 from vidrd.registry import DIFFUSION_SCHEDULERS
-from vidrd.utils.checkpoint import require_path
-from vidrd.utils.logging import get_logger
 
 from .ddpm_noise_schedule import DDPMNoiseSchedule, Timesteps
-from .scheduler_config import DIFFUSERS_DEFAULTS, SCHEDULER_CONFIG_NAME
+from .sampling_scheduler import SamplingScheduler
+from .scheduler_config import DIFFUSERS_DEFAULTS, read_scheduler_config
 
 #: timestep spacings of the solvers (diffusers' names; Lin et al. 2024, Table 2)
 TIMESTEP_SPACINGS = ('linspace', 'leading', 'trailing')
 FINAL_SIGMAS_TYPES = ('zero', 'sigma_min')
-
-_HINT = ("A diffusers pipeline folder keeps it in `scheduler/scheduler_config.json` (SD-2.1-base: "
-         "the `scheduler/` folder of stabilityai/stable-diffusion-2-1-base).")
 
 OrderLike = Union[int, torch.Tensor]
 
@@ -114,7 +108,7 @@ def min_order(a: OrderLike, b: OrderLike) -> OrderLike:
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
 
 
-class MultistepSolver:
+class MultistepSolver(SamplingScheduler):
     """Base class of the multistep solvers: the DDIMScheduler API plus an explicit state.
 
     A subclass implements :meth:`_update` (one step from the converted output) and names the
@@ -150,8 +144,6 @@ class MultistepSolver:
             ``final_sigmas_type``), accepted so that a DDIM config switches by ``type``.
     """
 
-    init_noise_sigma = 1.0  # x_T ~ N(0, I): no scaling of the initial noise
-    order = 1  # network evaluations per step (diffusers' meaning of `order`)
     is_multistep = True  # keeps outputs of earlier steps; samplers reset / restart it
     #: the solver orders implemented
     SOLVER_ORDERS: Sequence[int] = (1, 2, 3)
@@ -213,46 +205,10 @@ class MultistepSolver:
 
     @classmethod
     def _read_config(cls, path: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
-        name = cls.__name__
-        require_path(path, 'scheduler config', _HINT)
-        if osp.isdir(path):
-            path = require_path(osp.join(path, SCHEDULER_CONFIG_NAME), 'scheduler config', _HINT)
-        try:
-            with open(path, encoding='utf-8') as f:
-                config = json.load(f)
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f'cannot read scheduler config {path!r}: {err}') from err
-        if not isinstance(config, dict):
-            raise ValueError(f'scheduler config {path!r} must hold a JSON object, '
-                             f'got {type(config).__name__}')
         accepted = set(inspect.signature(cls.__init__).parameters) - {'self'}
-        accepted -= set(cls.DDIM_ONLY_KEYS)
-        kwargs, ignored = {}, []
-        for key, value in config.items():
-            if key.startswith('_'):
-                continue
-            if key in cls.FIXED_KEYS and value != cls.FIXED_KEYS[key]:
-                raise ValueError(f'{path!r}: {key}={value!r} is not supported by {name} (only '
-                                 f'{cls.FIXED_KEYS[key]!r}); remove the key or use a config '
-                                 'without it.')
-            if key in accepted:
-                kwargs[key] = value
-            else:
-                ignored.append(key)
-        defaults = dict(DIFFUSERS_DEFAULTS, **cls.SOLVER_DEFAULTS)
-        defaulted = sorted(k for k in accepted & set(defaults)
-                           if k not in kwargs and k not in overrides)
-        for key in defaulted:
-            kwargs[key] = defaults[key]
-        kwargs.update(overrides)
-        logger = get_logger()
-        logger.info(f'{name}: read {path}' + (f'; overrides {overrides}' if overrides else ''))
-        if defaulted:
-            logger.info(f"{name}: {path} does not set {defaulted}; using diffusers' defaults "
-                        f'{ {k: defaults[k] for k in defaulted} }')
-        if ignored:
-            logger.debug(f'{name}: ignoring keys {sorted(ignored)} of {path}')
-        return kwargs
+        return read_scheduler_config(
+            path, accepted - set(cls.DDIM_ONLY_KEYS), cls.__name__, overrides,
+            supported=cls.FIXED_KEYS, defaults=dict(DIFFUSERS_DEFAULTS, **cls.SOLVER_DEFAULTS))
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_train_timesteps={self.num_train_timesteps}, '
@@ -260,15 +216,6 @@ class MultistepSolver:
                 f'timestep_spacing={self.timestep_spacing!r}, '
                 f'final_sigmas_type={self.final_sigmas_type!r}, '
                 f'num_inference_steps={self.num_inference_steps})')
-
-    @property
-    def alphas_cumprod(self) -> torch.Tensor:
-        """alpha_bar_t for t = 0..T-1, (T,) float32 on the CPU."""
-        return self.noise_schedule.alphas_cumprod
-
-    @property
-    def prediction_type(self) -> str:
-        return self.noise_schedule.prediction_type
 
     # --- the inference grid -------------------------------------------------------------------
     def _last_timestep(self) -> int:
@@ -326,32 +273,6 @@ class MultistepSolver:
         """Start a new trajectory: forget the stored outputs (the next ``step`` is the first of
         the trajectory and takes its place on the grid from its timestep)."""
         self.state = MultistepState()
-
-    def scale_model_input(self, sample: torch.Tensor, timestep: Timesteps = None
-                          ) -> torch.Tensor:
-        """Identity: the network takes x_t unscaled (kept for diffusers-style loops)."""
-        return sample
-
-    # --- reading the network output -----------------------------------------------------------
-    def predict_x0(self, model_output: torch.Tensor, sample: torch.Tensor,
-                   timestep: Timesteps) -> torch.Tensor:
-        """x0_hat at ``sample`` = x_t (unclipped); ``timestep`` an int, a (B,) or a (B, F)
-        tensor."""
-        return self.noise_schedule.predict_x0(model_output, sample, timestep)
-
-    def predict_epsilon(self, model_output: torch.Tensor, sample: torch.Tensor,
-                        timestep: Timesteps) -> torch.Tensor:
-        """eps_hat at ``sample`` = x_t."""
-        return self.noise_schedule.predict_epsilon(model_output, sample, timestep)
-
-    def output_from_x0(self, x0: torch.Tensor, sample: torch.Tensor,
-                       timestep: Timesteps) -> torch.Tensor:
-        """The network output whose x0_hat at ``sample`` is ``x0``."""
-        return self.noise_schedule.output_from_x0(x0, sample, timestep)
-
-    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: Timesteps) -> torch.Tensor:
-        """The forward process q(x_t | x_0)."""
-        return self.noise_schedule.add_noise(x0, noise, t)
 
     def _data_prediction(self, model_output: torch.Tensor, sample: torch.Tensor, t: int
                          ) -> torch.Tensor:

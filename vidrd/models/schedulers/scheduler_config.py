@@ -29,15 +29,21 @@ _HINT = ("A diffusers pipeline folder keeps it in `scheduler/scheduler_config.js
 
 
 def read_scheduler_config(path: str, accepted: Iterable[str], owner: str,
-                          overrides: Mapping[str, Any] = None) -> Dict[str, Any]:
+                          overrides: Mapping[str, Any] = None,
+                          supported: Mapping[str, Any] = SUPPORTED_VALUES,
+                          defaults: Mapping[str, Any] = DIFFUSERS_DEFAULTS) -> Dict[str, Any]:
     """Constructor arguments of ``owner`` from a diffusers scheduler config.
 
     Args:
         path: the json file, or a folder holding ``scheduler_config.json``.
         accepted: argument names ``owner`` takes; other keys are ignored (and logged) unless
-            they change the arithmetic (:data:`SUPPORTED_VALUES`), which is an error.
+            they change the arithmetic (``supported``), which is an error.
         owner: class name for messages.
         overrides: arguments that replace the file's values (e.g. ``prediction_type``).
+        supported: keys that change the arithmetic -> the only value ``owner`` implements
+            (default: DDIM's, :data:`SUPPORTED_VALUES`).
+        defaults: diffusers' defaults for accepted keys the file leaves out (default: its
+            DDIM / DDPM schedulers', :data:`DIFFUSERS_DEFAULTS`).
     """
     require_path(path, 'scheduler config', _HINT)
     if osp.isdir(path):
@@ -57,26 +63,25 @@ def read_scheduler_config(path: str, accepted: Iterable[str], owner: str,
     for key, value in config.items():
         if key.startswith('_'):  # _class_name, _diffusers_version
             continue
-        if key in SUPPORTED_VALUES and value != SUPPORTED_VALUES[key]:
+        if key in supported and value != supported[key]:
             raise ValueError(
                 f'{path!r}: {key}={value!r} is not supported by {owner} (only '
-                f'{SUPPORTED_VALUES[key]!r}); remove the key or use a config without it.')
+                f'{supported[key]!r}); remove the key or use a config without it.')
         if key in accepted:
             kwargs[key] = value
         else:
             ignored.append(key)
-    defaulted = sorted(k for k in accepted & set(DIFFUSERS_DEFAULTS)
+    defaulted = sorted(k for k in accepted & set(defaults)
                        if k not in kwargs and k not in overrides)
     for key in defaulted:
-        kwargs[key] = DIFFUSERS_DEFAULTS[key]
+        kwargs[key] = defaults[key]
     kwargs.update(overrides)
 
     logger = get_logger()
     logger.info(f'{owner}: read {path}' + (f'; overrides {overrides}' if overrides else ''))
     if defaulted:
-        defaults = {k: DIFFUSERS_DEFAULTS[k] for k in defaulted}
         logger.info(f"{owner}: {path} does not set {defaulted}; "
-                    f"using diffusers' defaults {defaults}")
+                    f"using diffusers' defaults { {k: defaults[k] for k in defaulted} }")
     if ignored:
         logger.debug(f'{owner}: ignoring keys {sorted(ignored)} of {path}')
     return kwargs
