@@ -1,8 +1,8 @@
 """The metric table of ``tools/test.py``: printed, and written to JSON for scripts and papers."""
 import json
-import os
-import os.path as osp
 from typing import Dict
+
+from vidrd.utils.io import atomic_write
 
 
 def format_metric_table(metrics: Dict[str, object]) -> str:
@@ -17,11 +17,8 @@ def format_metric_table(metrics: Dict[str, object]) -> str:
 
 def write_metrics_json(metrics: Dict[str, object], path: str, **context) -> str:
     """Write ``{"metrics": {...}, **context}`` to ``path`` atomically; return the path."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    with open(tmp, 'w') as f:
+    with atomic_write(path, 'w') as f:
         json.dump(dict(metrics={k: (v.item() if hasattr(v, 'item') else v)
                                 for k, v in metrics.items()}, **context),
                   f, indent=2, default=str)
-    os.replace(tmp, path)
     return path

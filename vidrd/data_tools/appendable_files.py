@@ -6,10 +6,10 @@ already done. Files written in one piece go through :func:`write_text_atomic`.
 """
 import os
 import os.path as osp
-import tempfile
 from typing import Iterable, List
 
 from vidrd.datasets.annotations import read_jsonl
+from vidrd.utils.io import atomic_write
 
 
 def drop_partial_last_line(path: str) -> bool:
@@ -63,18 +63,15 @@ def read_jsonl_records(path: str) -> List[dict]:
 
 
 def write_text_atomic(path: str, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'w', encoding='utf-8', newline='') as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``text`` to ``path`` in one piece (:func:`vidrd.utils.io.atomic_write`).
+
+    Args:
+        path (str): The file to write; missing folders are created.
+        text (str): Its whole content, written as UTF-8 without newline translation.
+
+    Returns:
+        str: ``path``.
+    """
+    with atomic_write(path, 'w', newline='') as file:
+        file.write(text)
     return path

@@ -13,11 +13,12 @@ Each shard is written whole under a temporary name and renamed, so a shard that 
 complete; an interrupted caching run resumes at the first missing shard.
 """
 import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
+
+from vidrd.utils.io import atomic_write
 
 META_NAME = 'cache_meta.json'
 NEGATIVE_NAME = 'negative_embedding.safetensors'
@@ -47,19 +48,16 @@ def read_meta(folder: str) -> dict:
 
 
 def write_json_atomic(obj, path: str) -> None:
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
+    with atomic_write(path, 'w') as f:
         json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def write_shard(path: str, tensors: Dict[str, torch.Tensor], samples: List[dict]) -> None:
     """One shard, atomically (temporary name in the same folder, then rename)."""
     from safetensors.torch import save_file
-    tmp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.tmp-{os.getpid()}')
-    save_file({k: v.contiguous() for k, v in tensors.items()}, tmp,
-              metadata=dict(samples=json.dumps(samples)))
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, f.name,
+                  metadata=dict(samples=json.dumps(samples)))
 
 
 def read_shard_samples(path: str, expected: Optional[range] = None) -> List[dict]:
