@@ -1,6 +1,32 @@
+import os
+import os.path as osp
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 GRADIO = 'gradio>=6,<7'
+#: the configs a wheel carries, where vidrd.apis.config_files.find_configs_dir looks (mim's layout)
+CONFIGS, PACKAGED_CONFIGS = 'configs', osp.join('vidrd', '.mim', 'configs')
+
+
+class BuildWithConfigs(build_py):
+    """``build_py`` that also copies ``configs/`` into the package as ``vidrd/.mim/configs``, so
+    a wheel install has the demo's, the strategies' and every other shipped config (a source
+    checkout and an editable install read ``configs/`` itself)."""
+
+    def run(self):
+        super().run()
+        here = osp.dirname(osp.abspath(__file__))
+        if getattr(self, 'editable_mode', False) or not osp.isdir(osp.join(here, CONFIGS)):
+            return
+        target = osp.join(self.build_lib, PACKAGED_CONFIGS)
+        if osp.isdir(target):
+            shutil.rmtree(target)
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        shutil.copytree(osp.join(here, CONFIGS), target,
+                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+
 
 setup(
     name='vidrd',
@@ -8,6 +34,7 @@ setup(
     description='Reuse and Diffuse (VidRD): text-to-video latent diffusion in the OpenMMLab style',
     packages=find_packages(include=['vidrd', 'vidrd.*']),
     package_data={'vidrd.datasets': ['prompts/*.json', 'prompts/*.txt']},
+    cmdclass={'build_py': BuildWithConfigs},
     python_requires='>=3.10',
     # ranges the code supports, so an existing environment keeps its own torch build (CUDA or
     # CPU-only); requirements/constraints.txt pins the versions CI and the demo install

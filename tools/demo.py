@@ -11,11 +11,14 @@ def main():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override entries of configs/vidrd_tiny_shapes.py')
+    parser.add_argument('--configs-dir', metavar='DIR',
+                        help="the folder of vidrd's configs (default: the repository's configs/, "
+                             'or the copy a wheel install carries)')
     args = parser.parse_args()
-    report = run_demo(args.work_dir, args.cfg_options)
+    report = run_demo(args.work_dir, args.cfg_options, configs_dir=args.configs_dir)
     print(open(f'{args.work_dir}/report.md').read())
     print('Try the model in your browser (then open http://127.0.0.1:7860):\n\n'
-          f'    . .venv/bin/activate && {app_command(args.work_dir)}\n')
+          f'    . .venv/bin/activate && {app_command(args.work_dir, args.configs_dir)}\n')
     return report
 
 

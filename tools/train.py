@@ -21,6 +21,9 @@ def parse_args():
     parser.add_argument('--strategy',
                         help='FlexibleRunner strategy: fsdp2, fsdp, deepspeed_zero2 '
                              '(configs/_base_/strategies) or a config file')
+    parser.add_argument('--configs-dir', metavar='DIR',
+                        help='the folder --strategy names are looked up in (default: the '
+                             "repository's configs/, or the copy a wheel install carries)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher (pytorch for torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -30,7 +33,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.amp, args.resume,
-                      args.launcher, strategy=args.strategy)
+                      args.launcher, strategy=args.strategy, configs_dir=args.configs_dir)
     check_paths(cfg, sections=('model', 'train_dataloader'))
     build_runner(cfg).train()
 

@@ -22,6 +22,11 @@ RELATIVE_TO_DATA_ROOT = ('ann_file', 'split_file', 'caption_file', 'segments_fil
 #: tools/compute_reference_stats.py's
 SECTIONS = ('model', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'test_evaluator',
             'val_evaluator', 'reference_dataloader')
+#: where a wheel install keeps the shipped configs, relative to the ``vidrd`` package (mim's layout)
+PACKAGED_CONFIGS = osp.join('.mim', 'configs')
+#: the ``vidrd`` package folder
+_PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
 #: the documentation page that lists the files of every shipped config (generated)
 FILES_PAGE = 'docs/get_started/weights_and_data.md'
 
@@ -57,6 +62,61 @@ FILE_SOURCES: Tuple[Tuple[str, str], ...] = (
      'or a diffusers MotionAdapter folder'),
     ('work_dirs/', 'written by an earlier vidrd run (the config says which)'),
 )
+
+
+def _is_configs_dir(path: str) -> bool:
+    """Whether ``path`` is a folder of vidrd configs (it holds ``_base_/``)."""
+    return osp.isdir(osp.join(path, '_base_'))
+
+
+def find_configs_dir(configs_dir: Optional[str] = None) -> str:
+    """The folder of the shipped configs (``vidrd_tiny_shapes.py``, ``_base_/``, ...).
+
+    Looked for in this order: ``configs_dir`` (the tools' ``--configs-dir``); the repository's
+    ``configs/`` when ``vidrd`` is imported from a source checkout (``setup.py`` next to the
+    package); the copy a wheel install carries in the package (``vidrd/.mim/configs``).
+
+    Args:
+        configs_dir (str, optional): a folder of configs to use instead of the shipped ones.
+            Defaults to None (search).
+
+    Returns:
+        str: the absolute path of the folder.
+
+    Raises:
+        FileNotFoundError: ``configs_dir`` is not a folder of configs (no ``_base_/`` in it), or
+            neither a checkout's nor a packaged copy exists.
+    """
+    if configs_dir is not None:
+        if not _is_configs_dir(configs_dir):
+            raise FileNotFoundError(f'configs_dir {configs_dir!r} is not a folder of vidrd '
+                                    'configs (it has no _base_/ folder)')
+        return osp.abspath(configs_dir)
+    root = osp.dirname(_PACKAGE)
+    checkout = osp.join(root, 'configs')
+    if osp.isfile(osp.join(root, 'setup.py')) and _is_configs_dir(checkout):
+        return checkout
+    packaged = osp.join(_PACKAGE, PACKAGED_CONFIGS)
+    if _is_configs_dir(packaged):
+        return packaged
+    raise FileNotFoundError(f'no vidrd configs found: neither {checkout} (a source checkout) nor '
+                            f'{packaged} (a wheel install) exists; give the folder of your copy '
+                            'as configs_dir')
+
+
+def shipped_config(*parts: str, configs_dir: Optional[str] = None) -> str:
+    """The path of a shipped config file or folder, e.g. ``shipped_config('ablations',
+    'tiny_shapes')``.
+
+    Args:
+        *parts (str): the path inside the configs folder.
+        configs_dir (str, optional): the configs folder (see :func:`find_configs_dir`).
+            Defaults to None (the shipped one).
+
+    Returns:
+        str: the absolute path (not checked to exist).
+    """
+    return osp.join(find_configs_dir(configs_dir), *parts)
 
 
 def file_source_entry(path: str) -> Optional[Tuple[str, str]]:

@@ -23,17 +23,127 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, Optional
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, Optional
 
 from vidrd.utils.logging import get_logger
 
+from .config_files import shipped_config
 from .run_config import build_runner, load_config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY_CONFIG = osp.join(REPO, 'configs', 'vidrd_tiny_shapes.py')
-#: the paper's ablation rows and the methods after it, at the tiny model's size
-PAPER_SAMPLERS = osp.join(REPO, 'configs', 'ablations', 'tiny_shapes')
-METHOD_SAMPLERS = osp.join(REPO, 'configs', 'long_video', 'tiny_shapes')
+#: the demo's model config, inside the configs folder
+TINY_CONFIG = 'vidrd_tiny_shapes.py'
+#: the paper's ablation rows and the methods after it, at the tiny model's size (folders inside
+#: the configs folder)
+PAPER_SAMPLERS = osp.join('ablations', 'tiny_shapes')
+METHOD_SAMPLERS = osp.join('long_video', 'tiny_shapes')
+
+
+@dataclass
+class DemoPlan:
+    """What :func:`run_demo` will do and where: every setting and path, decided up front.
+
+    Attributes:
+        work_dir (str): the folder of every output.
+        config (str): the tiny model's config file.
+        paper_samplers (str): the folder of the paper's ablation sampler configs.
+        method_samplers (str): the folder of the sampler configs of the methods after it.
+        cfg_options (dict, optional): overrides of the config's entries.
+        classifier_iters (int): training iterations of the feature network.
+        long_video_prompts (int): prompts whose long videos are written as files.
+        long_video_clips (int): clips per video of the ablation.
+        longer_clips (int): clips per video of the model's own sampler's longer run (and of
+            the storyline).
+        ablation_videos (int): videos per held-out prompt for every sampler.
+    """
+    work_dir: str
+    config: str
+    paper_samplers: str
+    method_samplers: str
+    cfg_options: Optional[dict] = None
+    classifier_iters: int = 300
+    long_video_prompts: int = 2
+    long_video_clips: int = 3
+    longer_clips: int = 6
+    ablation_videos: int = 2
+
+    @property
+    def classifier(self) -> str:
+        """str: the feature network's weights file (trained by the demo)."""
+        return osp.join(self.work_dir, 'shapes_classifier.safetensors')
+
+    @property
+    def model_work_dir(self) -> str:
+        """str: the Runner's work dir (checkpoints, logs, test videos)."""
+        return osp.join(self.work_dir, 'vidrd')
+
+    @property
+    def long_video_dir(self) -> str:
+        """str: the folder of the long videos and the side-by-side strip."""
+        return osp.join(self.work_dir, 'long_videos')
+
+
+def plan_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
+              classifier_iters: int = 300, long_video_prompts: int = 2,
+              long_video_clips: int = 3, longer_clips: int = 6, ablation_videos: int = 2,
+              configs_dir: Optional[str] = None) -> DemoPlan:
+    """Decide the demo's settings and find its configs; nothing runs.
+
+    Args:
+        work_dir (str): the folder of every output. Defaults to ``'work_dirs/demo'``.
+        cfg_options (dict, optional): overrides of the model config's entries. Defaults to None.
+        classifier_iters (int): training iterations of the feature network. Defaults to 300.
+        long_video_prompts (int): prompts whose long videos are written as files. Defaults to 2.
+        long_video_clips (int): clips per video of the ablation. Defaults to 3.
+        longer_clips (int): clips per video of the model's own sampler's longer run and of the
+            storyline. Defaults to 6.
+        ablation_videos (int): videos per held-out prompt for every sampler. Defaults to 2.
+        configs_dir (str, optional): the configs folder (the tools' ``--configs-dir``).
+            Defaults to None: the shipped configs
+            (:func:`vidrd.apis.config_files.find_configs_dir`).
+
+    Returns:
+        DemoPlan: the plan :func:`run_demo_plan` carries out.
+
+    Raises:
+        FileNotFoundError: no configs folder is found.
+    """
+    return DemoPlan(
+        work_dir=work_dir, config=shipped_config(TINY_CONFIG, configs_dir=configs_dir),
+        paper_samplers=shipped_config(PAPER_SAMPLERS, configs_dir=configs_dir),
+        method_samplers=shipped_config(METHOD_SAMPLERS, configs_dir=configs_dir),
+        cfg_options=cfg_options, classifier_iters=classifier_iters,
+        long_video_prompts=long_video_prompts, long_video_clips=long_video_clips,
+        longer_clips=longer_clips, ablation_videos=ablation_videos)
+
+
+@dataclass
+class StageTimer:
+    """The wall time of each named stage of a run, logged as each stage ends.
+
+    Attributes:
+        timings (dict[str, float]): stage name -> seconds (one decimal), in the order run.
+        start (float): when the run began (``time.time()``).
+    """
+    timings: Dict[str, float] = field(default_factory=dict)
+    start: float = field(default_factory=time.time)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the ``with`` block as stage ``name`` (recorded only when it completes).
+
+        Args:
+            name (str): the stage's name in :attr:`timings`.
+        """
+        since = time.time()
+        yield
+        self.timings[name] = round(time.time() - since, 1)
+        get_logger().info(f'demo: {name} took {self.timings[name]} s')
+
+    def total(self) -> float:
+        """float: the seconds since :attr:`start` (one decimal)."""
+        return round(time.time() - self.start, 1)
 
 
 def _use_classifier(cfg, classifier: str) -> None:
@@ -43,15 +153,58 @@ def _use_classifier(cfg, classifier: str) -> None:
             metric.extractor.weights = classifier
 
 
+def _seconds_per_iter(runner) -> float:
+    """The mean wall time of a training iteration of ``runner``'s last ``train()``, without
+    the first one (its warm-up), from the ``train/time`` its ``IterTimerHook`` logged.
+
+    Args:
+        runner (mmengine.runner.Runner): a runner that has trained.
+
+    Returns:
+        float: seconds per iteration.
+    """
+    times = runner.message_hub.get_scalar('train/time')
+    return float(times.mean(max(runner.iter - 1, 1)))
+
+
 def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
              classifier_iters: int = 300, long_video_prompts: int = 2,
              long_video_clips: int = 3, longer_clips: int = 6,
-             ablation_videos: int = 2) -> Dict:
+             ablation_videos: int = 2, configs_dir: Optional[str] = None) -> Dict:
     """Run every stage; return the report (also written to ``work_dir/report.json``).
 
     Long videos: ``ablation_videos`` per held-out prompt for every sampler, of
     ``long_video_clips`` clips, and of ``longer_clips`` for the model's own sampler; files of
     ``long_video_prompts`` prompts.
+
+    Args:
+        work_dir (str): the folder of every output. Defaults to ``'work_dirs/demo'``.
+        cfg_options (dict, optional): overrides of the model config's entries. Defaults to None.
+        classifier_iters (int): training iterations of the feature network. Defaults to 300.
+        long_video_prompts (int): prompts whose long videos are written as files. Defaults to 2.
+        long_video_clips (int): clips per video of the ablation. Defaults to 3.
+        longer_clips (int): clips per video of the longer run and the storyline. Defaults to 6.
+        ablation_videos (int): videos per held-out prompt for every sampler. Defaults to 2.
+        configs_dir (str, optional): the configs folder. Defaults to None (the shipped configs).
+
+    Returns:
+        dict: the report (see :func:`run_demo_plan`).
+    """
+    return run_demo_plan(plan_demo(work_dir, cfg_options, classifier_iters, long_video_prompts,
+                                   long_video_clips, longer_clips, ablation_videos,
+                                   configs_dir))
+
+
+def run_demo_plan(plan: DemoPlan) -> Dict:
+    """Carry out a :class:`DemoPlan`: train, test, long videos, report.
+
+    Args:
+        plan (DemoPlan): from :func:`plan_demo`.
+
+    Returns:
+        dict: the report, also written to ``plan.work_dir/report.json`` and ``report.md``:
+        test metrics, FVD / IS ordering, the long-video ablation's scores and cost, the claims
+        they support, the timings of every stage (``timings_s``) and where every file is.
     """
     from vidrd.evaluation.feature_extractors.shapes_classifier import train_demo_classifier
 
@@ -59,59 +212,52 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     from .long_video_ablation import (continuation_verdict, load_sampler_configs, paper_claims,
                                       run_long_video_ablation)
     from .metric_ordering import shapes_metric_ordering
-    logger = get_logger()
-    os.makedirs(work_dir, exist_ok=True)
-    timings, start = {}, time.time()
+    os.makedirs(plan.work_dir, exist_ok=True)
+    timer = StageTimer()
 
-    def stage(name: str, since: float) -> float:
-        timings[name] = round(time.time() - since, 1)
-        logger.info(f'demo: {name} took {timings[name]} s')
-        return time.time()
+    with timer.stage('train VidRD'):
+        cfg = load_config(plan.config, plan.cfg_options, work_dir=plan.model_work_dir)
+        _use_classifier(cfg, plan.classifier)
+        runner = build_runner(cfg)
+        runner.train()
+        train_iters = runner.iter
+        seconds_per_iter = _seconds_per_iter(runner)
 
-    t = time.time()
-    classifier_path = osp.join(work_dir, 'shapes_classifier.safetensors')
-    cfg = load_config(TINY_CONFIG, cfg_options, work_dir=osp.join(work_dir, 'vidrd'))
-    _use_classifier(cfg, classifier_path)
-    runner = build_runner(cfg)
-    runner.train()
-    train_iters = runner.iter
-    iter_times = runner.message_hub.get_scalar('train/time').data[0]
-    seconds_per_iter = float(iter_times[1:].mean() if len(iter_times) > 1 else iter_times.mean())
-    t = stage('train VidRD', t)
+    with timer.stage('train feature network'):
+        _, classifier_accuracy = train_demo_classifier(cfg.train_dataloader.dataset.to_dict(),
+                                                       plan.classifier, plan.classifier_iters)
 
-    _, classifier_accuracy = train_demo_classifier(cfg.train_dataloader.dataset.to_dict(),
-                                                   classifier_path, classifier_iters)
-    t = stage('train feature network', t)
+    with timer.stage('test'):
+        metrics = runner.test()
+        ordering = shapes_metric_ordering(cfg, runner.model, plan.classifier)
 
-    metrics = runner.test()
-    ordering = shapes_metric_ordering(cfg, runner.model, classifier_path)
-    t = stage('test', t)
-
-    model = runner.model
-    model.eval()
-    heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
-    samplers = dict(load_sampler_configs(PAPER_SAMPLERS), **load_sampler_configs(METHOD_SAMPLERS))
-    default = _name_of(model.sampler, samplers)
-    samplers.setdefault(default, model.sampler)  # a row of its own when no config builds it
-    long_dir = osp.join(work_dir, 'long_videos')
-    prompts = heldout_prompts * ablation_videos
-    comparison = run_long_video_ablation(model, prompts, samplers, num_clips=long_video_clips,
-                                         seed=0, strip=osp.join(long_dir, 'side_by_side'))
-    longer = run_long_video_ablation(model, prompts, {default: model.sampler},
-                                     num_clips=longer_clips, seed=0)
-    long_videos = generate_long_video(model, heldout_prompts[:long_video_prompts],
-                                      num_clips=long_video_clips, seed=0, out_dir=long_dir)
-    # a storyline: one prompt for the first half of the clips, another for the rest
-    half = longer_clips // 2
-    storyline = [heldout_prompts[0]] * half + [heldout_prompts[1]] * (longer_clips - half)
-    long_videos += generate_long_video(model, [storyline], seed=0,
-                                       out_dir=osp.join(long_dir, 'storyline'))
-    stage('long videos', t)
-    runs = {f'{long_video_clips} clips': comparison.scores[default],
+    clips, longer_clips = plan.long_video_clips, plan.longer_clips
+    with timer.stage('long videos'):
+        model = runner.model
+        model.eval()
+        heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
+        samplers = dict(load_sampler_configs(plan.paper_samplers),
+                        **load_sampler_configs(plan.method_samplers))
+        default = _name_of(model.sampler, samplers)
+        samplers.setdefault(default, model.sampler)  # a row of its own when no config builds it
+        long_dir = plan.long_video_dir
+        prompts = heldout_prompts * plan.ablation_videos
+        comparison = run_long_video_ablation(model, prompts, samplers, num_clips=clips,
+                                             seed=0, strip=osp.join(long_dir, 'side_by_side'))
+        longer = run_long_video_ablation(model, prompts, {default: model.sampler},
+                                         num_clips=longer_clips, seed=0)
+        long_videos = generate_long_video(model, heldout_prompts[:plan.long_video_prompts],
+                                          num_clips=clips, seed=0, out_dir=long_dir)
+        # a storyline: one prompt for the first half of the clips, another for the rest
+        half = longer_clips // 2
+        storyline = [heldout_prompts[0]] * half + [heldout_prompts[1]] * (longer_clips - half)
+        long_videos += generate_long_video(model, [storyline], seed=0,
+                                           out_dir=osp.join(long_dir, 'storyline'))
+    runs = {f'{clips} clips': comparison.scores[default],
             f'{longer_clips} clips': longer.scores[default]}
 
     report = dict(
-        wall_time_s=round(time.time() - start, 1), timings_s=timings,
+        wall_time_s=timer.total(), timings_s=timer.timings,
         train_iterations=train_iters,
         train_iterations_per_s=round(1.0 / seconds_per_iter, 3),
         test_metrics={k: (round(v, 4) if isinstance(v, float) else v)
@@ -125,17 +271,17 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
         long_video_longer=longer.scores[default],
         long_video_claims=[continuation_verdict(default, runs)] + paper_claims(
             comparison.scores),
-        long_video_settings=dict(clips=long_video_clips, longer_clips=longer_clips,
-                                 default_sampler=default, samplers=[PAPER_SAMPLERS,
-                                                                    METHOD_SAMPLERS],
-                                 videos_per_prompt=ablation_videos,
+        long_video_settings=dict(clips=clips, longer_clips=longer_clips,
+                                 default_sampler=default,
+                                 samplers=[plan.paper_samplers, plan.method_samplers],
+                                 videos_per_prompt=plan.ablation_videos,
                                  side_by_side=vars(comparison.side_by_side),
                                  storyline=dict(prompts=storyline,
                                                 files=long_videos[-1].files)),
         files=dict(checkpoints=runner.work_dir, test_videos=osp.join(runner.work_dir, 'videos'),
                    long_videos=[v.files for v in long_videos],
-                   side_by_side=comparison.side_by_side.files, classifier=classifier_path))
-    _write_report(work_dir, report)
+                   side_by_side=comparison.side_by_side.files, classifier=plan.classifier))
+    _write_report(plan.work_dir, report)
     return report
 
 
@@ -147,14 +293,25 @@ def _name_of(sampler, samplers: Dict[str, dict]) -> str:
                  if repr(build_sampler(cfg)) == repr(sampler)), 'model default')
 
 
-def app_command(work_dir: str = 'work_dirs/demo') -> str:
-    """The command that serves the web app on the model the demo trained in ``work_dir``."""
+def app_command(work_dir: str = 'work_dirs/demo', configs_dir: Optional[str] = None) -> str:
+    """The command that serves the web app on the model the demo trained in ``work_dir``.
+
+    Args:
+        work_dir (str): the demo's work dir. Defaults to ``'work_dirs/demo'``.
+        configs_dir (str, optional): the configs folder the demo used. Defaults to None (the
+            shipped configs).
+
+    Returns:
+        str: ``python tools/app.py CONFIG CHECKPOINT``, paths relative to the current folder
+        (``iter_N.pth`` when the demo has not trained yet).
+    """
     pointer = osp.join(work_dir, 'vidrd', 'last_checkpoint')  # written by mmengine
     checkpoint = osp.join(work_dir, 'vidrd', 'iter_N.pth')
     if osp.isfile(pointer):
         with open(pointer) as f:
             checkpoint = osp.relpath(f.read().strip())
-    return f'python tools/app.py {osp.relpath(TINY_CONFIG)} {checkpoint}'
+    config = shipped_config(TINY_CONFIG, configs_dir=configs_dir)
+    return f'python tools/app.py {osp.relpath(config)} {checkpoint}'
 
 
 def _write_report(work_dir: str, report: Dict) -> None:

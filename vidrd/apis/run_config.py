@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
 
 from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROOT,  # noqa: F401
-                                      config_paths, file_source_entry)
+                                      config_paths, file_source_entry, shipped_config)
 from vidrd.utils.precision import (AUTO, is_auto, precision_names, resolve_autocast, short_name,
                                    torch_name)
 
@@ -45,20 +45,27 @@ def check_paths(cfg: Config, sections=None) -> None:
                                 f'{missing[0][0]}=/path/to/your/copy')
 
 
-STRATEGY_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-                        '_base_', 'strategies')
+def strategy_config(name: str, configs_dir: Optional[str] = None) -> str:
+    """Path of a strategy config: a file, or a name in ``configs/_base_/strategies``.
 
+    Args:
+        name (str): a config file, or the name of a shipped strategy (``fsdp2``, ...).
+        configs_dir (str, optional): the configs folder the names are looked up in
+            (:func:`vidrd.apis.config_files.find_configs_dir`). Defaults to None (the shipped
+            configs: the checkout's, or a wheel install's copy).
 
-def strategy_config(name: str) -> str:
-    """Path of a strategy config: a file, or a name in ``configs/_base_/strategies``."""
+    Returns:
+        str: the path of the strategy config.
+    """
     if osp.isfile(name):
         return name
-    path = osp.join(STRATEGY_DIR, f'{name}.py')
+    folder = shipped_config('_base_', 'strategies', configs_dir=configs_dir)
+    path = osp.join(folder, f'{name}.py')
     if not osp.isfile(path):
-        known = sorted(osp.splitext(f)[0] for f in os.listdir(STRATEGY_DIR)) \
-            if osp.isdir(STRATEGY_DIR) else []
+        known = sorted(osp.splitext(f)[0] for f in os.listdir(folder)) \
+            if osp.isdir(folder) else []
         raise FileNotFoundError(f'--strategy {name!r}: no such file, and not one of '
-                                f'{", ".join(known)} ({STRATEGY_DIR})')
+                                f'{", ".join(known)} ({folder})')
     return path
 
 
@@ -73,11 +80,13 @@ def _use_latent_cache(cfg: Config) -> None:
 def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                 amp: Optional[str] = None, resume: Optional[str] = None,
                 launcher: str = 'none', use_latent_cache: bool = True,
-                strategy: Optional[str] = None) -> Config:
+                strategy: Optional[str] = None, configs_dir: Optional[str] = None) -> Config:
     """Config.fromfile + --cfg-options + the tools' switches, mmengine style.
 
     ``strategy``: a file of ``configs/_base_/strategies`` by name (``fsdp2``, ``fsdp``,
-    ``deepspeed_zero2``) or a path, merged over the config (FlexibleRunner + its strategy).
+    ``deepspeed_zero2``) or a path, merged over the config (FlexibleRunner + its strategy);
+    ``configs_dir``: the configs folder those names are looked up in (default: the shipped
+    configs, :func:`vidrd.apis.config_files.find_configs_dir`).
     ``amp``: a precision name (``vidrd.utils.precision``); ``fp32`` leaves the optimiser wrapper
     as configured.
     """
@@ -86,7 +95,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
     if strategy:
-        cfg.merge_from_dict(Config.fromfile(strategy_config(strategy)).to_dict())
+        cfg.merge_from_dict(Config.fromfile(strategy_config(strategy, configs_dir)).to_dict())
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if use_latent_cache:
