@@ -87,3 +87,23 @@ def test_runner_trains_only_the_motion_modules(plugins_on_path, small_options, t
     assert any(n.endswith('proj_out.weight') for n in changed)
     assert any('.attention_blocks.' in n for n in changed)
     assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
+
+
+def test_registered_builders_are_snake_case_functions_under_config_names(plugins_on_path):
+    """One convention for builder functions, core and plugin alike: a snake_case function
+    registered with an explicit ``name=`` (the ``type`` configs use), e.g.
+    ``build_animatediff_unet`` as ``AnimateDiffUNet``, ``build_modelscope_unet`` as
+    ``PretrainedModelScopeUNet3D``; the old PascalCase import still works, with a warning."""
+    import inspect
+
+    import vidrd_animatediff
+    from vidrd.models.unets import build_modelscope_unet
+    MODELS.import_from_location()
+    functions = {name: obj for name, obj in MODELS.module_dict.items()
+                 if inspect.isfunction(obj)}
+    assert functions['AnimateDiffUNet'] is vidrd_animatediff.build_animatediff_unet
+    assert functions['PretrainedModelScopeUNet3D'] is build_modelscope_unet
+    for name, function in functions.items():
+        assert function.__name__ == function.__name__.lower(), (name, function.__name__)
+    with pytest.warns(DeprecationWarning, match='build_animatediff_unet'):
+        assert vidrd_animatediff.AnimateDiffUNet is vidrd_animatediff.build_animatediff_unet

@@ -1,7 +1,7 @@
 """Stable Diffusion 1.5 with real AnimateDiff motion modules, on vidrd's video U-Net."""
 from typing import Optional
 
-from vidrd.models.unets import build_unet_from_pretrained_2d
+from vidrd.models.unets import UNet3DConditionModel, build_unet_from_pretrained_2d
 from vidrd.registry import MODELS
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into
 
@@ -21,10 +21,11 @@ def _single(config: dict, key: str, source: str) -> int:
     return values.pop()
 
 
-@MODELS.register_module()
-def AnimateDiffUNet(folder: str, motion_module: str, trust_pickle: bool = False,
-                    norm_over_frames: bool = True, motion_module_config: Optional[dict] = None,
-                    **overrides):
+@MODELS.register_module(name='AnimateDiffUNet')
+def build_animatediff_unet(folder: str, motion_module: str, trust_pickle: bool = False,
+                           norm_over_frames: bool = True,
+                           motion_module_config: Optional[dict] = None,
+                           **overrides) -> UNet3DConditionModel:
     """SD-1.5's U-Net (a diffusers ``unet/`` folder) with AnimateDiff motion modules loaded from
     ``motion_module``: an original ``mm_sd_v15*.ckpt`` or a diffusers ``MotionAdapter`` folder.
 
@@ -34,11 +35,28 @@ def AnimateDiffUNet(folder: str, motion_module: str, trust_pickle: bool = False,
     modules' input GroupNorm (True: diffusers' ``AnimateDiffPipeline``; False: the original
     code). Missing or unexpected motion-module keys are an error naming them.
 
+    Registered in ``MODELS`` as ``AnimateDiffUNet`` (the ``type`` configs use).
+
     Args:
-        motion_module_config: ``MotionAdapter`` config entries for a ``.ckpt`` (which has none):
-            ``motion_num_attention_heads`` (8), ``motion_norm_num_groups`` (32),
-            ``motion_transformer_layers_per_block`` (1).
-        overrides: constructor arguments of ``UNet3DConditionModel``.
+        folder (str): SD-1.5's diffusers ``unet/`` folder, or the pipeline folder holding it.
+        motion_module (str): an original ``mm_sd_v15*.ckpt`` or a diffusers ``MotionAdapter``
+            folder.
+        trust_pickle (bool): allow a pickle checkpoint that needs arbitrary code to load.
+            Defaults to False.
+        norm_over_frames (bool): the motion modules' input GroupNorm over all frames (True:
+            diffusers' ``AnimateDiffPipeline``) or per frame (False: the original code).
+            Defaults to True.
+        motion_module_config (dict, optional): ``MotionAdapter`` config entries for a
+            ``.ckpt`` (which has none): ``motion_num_attention_heads`` (8),
+            ``motion_norm_num_groups`` (32), ``motion_transformer_layers_per_block`` (1).
+            Defaults to None.
+        **overrides: constructor arguments of ``UNet3DConditionModel``.
+
+    Returns:
+        UNet3DConditionModel: the U-Net with every spatial and motion-module weight loaded.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint has keys of no motion module, or lacks some.
     """
     raw, config, source = read_motion_checkpoint(motion_module, trust_pickle)
     state, layout, unexpected = to_vidrd_names(raw, source)

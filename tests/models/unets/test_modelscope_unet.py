@@ -91,3 +91,20 @@ def test_runs_without_diffusers(diffusers_unet, monkeypatch):
     with torch.no_grad():
         out = build_modelscope_unet(folder)(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32))
     assert out.shape == (1, 4, 2, 8, 8)
+
+
+def test_one_unet_folder_rule(diffusers_unet, tmp_path):
+    """The SD and ModelScope loaders share one rule: ``unet/`` of a pipeline folder when it
+    holds a config.json, else the folder itself when it does, else an error naming the folder
+    (an empty ``unet/`` next to a config.json no longer hides it)."""
+    from vidrd.models.unets.loading import unet_folder
+    _, folder = diffusers_unet
+    pipeline = osp.dirname(folder)
+    assert unet_folder(pipeline) == folder and unet_folder(folder) == folder
+    (tmp_path / 'unet').mkdir()
+    with pytest.raises(WeightsNotFoundError, match=r'no config\.json.*stable-diffusion-2-1'):
+        unet_folder(str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match=r'ModelScope U-Net folder.*no config\.json'):
+        build_modelscope_unet(str(tmp_path))
+    (tmp_path / 'config.json').write_text('{}')
+    assert unet_folder(str(tmp_path)) == str(tmp_path)

@@ -7,8 +7,8 @@ from torch import nn
 
 from vidrd.registry import MODELS
 
-from vidrd.utils.checkpoint import (find_weights_file, load_into, load_state_dict,
-                                    require_path, strip_prefix)
+from vidrd.utils.checkpoint import (LoadReport, WeightsNotFoundError, find_weights_file,
+                                    load_into, load_state_dict, require_path, strip_prefix)
 
 from .unet3d_condition import UNet3DConditionModel, is_temporal_key
 
@@ -38,6 +38,16 @@ def unet_config_from_diffusers(config: dict, source: str = 'config') -> dict:
 
     diffusers' 2D U-Net reads ``attention_head_dim`` as the number of heads (unless
     ``num_attention_heads`` is given); we call it ``num_attention_heads``.
+
+    Args:
+        config (dict): the parsed ``config.json``.
+        source (str): where it came from, for error messages. Defaults to ``'config'``.
+
+    Returns:
+        dict: constructor arguments of :class:`UNet3DConditionModel` (the spatial part).
+
+    Raises:
+        ValueError: a setting of an SD variant vidrd does not implement (``_UNSUPPORTED``).
     """
     for key, default in _UNSUPPORTED.items():
         value = config.get(key, default)
@@ -55,7 +65,14 @@ def unet_config_from_diffusers(config: dict, source: str = 'config') -> dict:
 
 
 def _read_unet_config(path: str) -> dict:
-    """``path``: a ``unet/`` folder, its parent SD folder, or a ``config.json`` file."""
+    """The constructor arguments of a diffusers U-Net config.
+
+    Args:
+        path (str): a ``unet/`` folder, its parent SD folder, or a ``config.json`` file.
+
+    Returns:
+        dict: see :func:`unet_config_from_diffusers`.
+    """
     require_path(path, 'U-Net config', SD21_HINT)
     if osp.isdir(path):
         candidates = [osp.join(path, 'config.json'), osp.join(path, 'unet', 'config.json')]
@@ -65,20 +82,56 @@ def _read_unet_config(path: str) -> dict:
         return unet_config_from_diffusers(json.load(f), source=path)
 
 
-def _unet_folder(path: str) -> str:
-    sub = osp.join(path, 'unet')
-    return sub if osp.isdir(sub) else path
+def unet_folder(path: str, what: str = 'Stable Diffusion U-Net folder',
+                hint: Optional[str] = SD21_HINT) -> str:
+    """The diffusers U-Net folder at ``path``: its ``unet/`` when that holds a ``config.json`` (a
+    pipeline folder), else ``path`` itself when it holds one (a ``unet/`` folder).
+
+    Args:
+        path (str): a diffusers pipeline folder or its ``unet/`` folder.
+        what (str): what the folder is, for the error message. Defaults to
+            ``'Stable Diffusion U-Net folder'``.
+        hint (str, optional): where to get the folder, for the error message. Defaults to
+            :data:`SD21_HINT`.
+
+    Returns:
+        str: the folder holding the U-Net's ``config.json`` (and its weights).
+
+    Raises:
+        WeightsNotFoundError: ``path`` does not exist, or neither it nor its ``unet/`` holds a
+            ``config.json``.
+    """
+    require_path(path, what, hint)
+    for folder in (osp.join(path, 'unet'), path):
+        if osp.isfile(osp.join(folder, 'config.json')):
+            return folder
+    raise WeightsNotFoundError(f'{what} {path!r}: no config.json in it nor in its unet/ (a '
+                               'diffusers U-Net folder, or the pipeline folder holding it).'
+                               + (f' {hint}' if hint else ''))
 
 
-@MODELS.register_module('PretrainedUNet3D')
+@MODELS.register_module(name='PretrainedUNet3D')
 def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
                                   **overrides) -> UNet3DConditionModel:
     """The video U-Net with an SD-2.x ``unet/`` folder's spatial weights; temporal layers at
     their init (zero-initialised outputs, so the model starts as the image model per frame).
 
-    ``overrides`` are constructor arguments (e.g. ``temporal_attention=None``).
+    Registered in ``MODELS`` as ``PretrainedUNet3D`` (the ``type`` configs use).
+
+    Args:
+        folder (str): the SD pipeline folder or its ``unet/`` (see :func:`unet_folder`).
+        trust_pickle (bool): allow a ``.bin`` that needs arbitrary code to load. Defaults to
+            False.
+        **overrides: constructor arguments (e.g. ``temporal_attention=None``).
+
+    Returns:
+        UNet3DConditionModel: the U-Net, spatial weights loaded.
+
+    Raises:
+        WeightsNotFoundError: the folder, its ``config.json`` or its weights are missing.
+        ValueError: the weights already hold temporal layers (not an image U-Net).
     """
-    folder = _unet_folder(require_path(folder, 'Stable Diffusion U-Net folder', SD21_HINT))
+    folder = unet_folder(folder)
     cfg = _read_unet_config(folder)
     cfg.update(overrides)
     model = UNet3DConditionModel(**cfg)
@@ -93,17 +146,29 @@ def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
     return model
 
 
-@MODELS.register_module('OriginalVidRDUNet')
+@MODELS.register_module(name='OriginalVidRDUNet')
 def load_original_unet(checkpoint: str, unet_config: Union[str, dict, None] = None,
                        trust_pickle: bool = False, **overrides) -> UNet3DConditionModel:
     """The U-Net of the original release's ``ModelT2V.pth`` (``{"state_dict": {"unet.*"}}``).
 
+    Registered in ``MODELS`` as ``OriginalVidRDUNet`` (the ``type`` configs use).
+
     Args:
-        checkpoint: path to ``ModelT2V.pth`` (or a safetensors file with the same keys).
-        unet_config: the architecture: an SD ``unet/`` folder or ``config.json`` (diffusers
-            format) or a dict of our constructor arguments; default SD-2.1-base.
-        overrides: constructor arguments; by default the released model's temporal layers
+        checkpoint (str): path to ``ModelT2V.pth`` (or a safetensors file with the same keys).
+        unet_config (str | dict, optional): the architecture: an SD ``unet/`` folder or
+            ``config.json`` (diffusers format) or a dict of our constructor arguments.
+            Defaults to None (our constructor's defaults, SD-2.1-base).
+        trust_pickle (bool): allow a pickle that needs arbitrary code to load. Defaults to
+            False.
+        **overrides: constructor arguments; by default the released model's temporal layers
             (Temp-Conv, Temp-Attn with frame embedding at every level).
+
+    Returns:
+        UNet3DConditionModel: the U-Net with every weight loaded.
+
+    Raises:
+        KeyError: the checkpoint holds no ``unet.*`` keys.
+        CheckpointMismatchError: the weights do not fit the architecture.
     """
     if isinstance(unet_config, str):
         cfg = _read_unet_config(unet_config)
@@ -122,8 +187,20 @@ def load_original_unet(checkpoint: str, unet_config: Union[str, dict, None] = No
 
 
 def load_unet_weights(model: nn.Module, checkpoint: str, prefix: str = '',
-                      trust_pickle: bool = False, strict: bool = True):
-    """Load our own checkpoint (safetensors / weights-only pickle) into ``model``."""
+                      trust_pickle: bool = False, strict: bool = True) -> LoadReport:
+    """Load our own checkpoint (safetensors / weights-only pickle) into ``model``.
+
+    Args:
+        model (nn.Module): the module to load into.
+        checkpoint (str): the checkpoint file (a ``state_dict`` entry is unwrapped).
+        prefix (str): keep only the keys under this prefix, without it. Defaults to ``''``.
+        trust_pickle (bool): allow a pickle that needs arbitrary code to load. Defaults to
+            False.
+        strict (bool): missing or unexpected keys are an error. Defaults to True.
+
+    Returns:
+        LoadReport: what :func:`vidrd.utils.checkpoint.load_into` loaded and what did not fit.
+    """
     state = load_state_dict(checkpoint, trust_pickle=trust_pickle)
     state = state.get('state_dict', state)
     if prefix:

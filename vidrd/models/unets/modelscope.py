@@ -16,6 +16,7 @@ import torch
 from vidrd.registry import MODELS
 from vidrd.utils.checkpoint import find_weights_file, load_into, load_state_dict, require_path
 
+from .loading import unet_folder
 from .unet3d_condition import UNet3DConditionModel
 
 MODELSCOPE_HINT = ('ModelScope T2V and Zeroscope come as diffusers pipeline folders (unet/, vae/, '
@@ -29,8 +30,9 @@ WEIGHTS_NAMES = ('diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model
 DIFFUSERS_TO_VIDRD = (re.compile(r'\.temp_attentions\.(\d+)\.'), r'.temp_modules.\1.')
 VIDRD_TO_DIFFUSERS = (re.compile(r'\.temp_modules\.(\d+)\.'), r'.temp_attentions.\1.')
 
-# diffusers UNet3DConditionModel settings we do not implement: refuse, never build another model
-_UNSUPPORTED = dict(act_fn='silu', mid_block_scale_factor=1, num_attention_heads=None,
+#: the only values of these diffusers ``UNet3DConditionModel`` settings vidrd implements; a folder
+#: with another value is refused, never built as another model
+_SUPPORTED_ONLY = dict(act_fn='silu', mid_block_scale_factor=1, num_attention_heads=None,
                     time_cond_proj_dim=None)
 _BLOCK_TYPES = {'CrossAttnDownBlock3D', 'DownBlock3D', 'CrossAttnUpBlock3D', 'UpBlock3D'}
 
@@ -41,12 +43,25 @@ def modelscope_unet_config(config: dict, source: str = 'config') -> dict:
 
     diffusers' 3D U-Net reads ``attention_head_dim`` as the size of a head: level i has
     ``block_out_channels[i] // attention_head_dim`` heads, ``transformer_in`` 8 heads.
+
+    Args:
+        config (dict): the parsed ``config.json``.
+        source (str): where it came from, for error messages. Defaults to ``'config'``.
+
+    Returns:
+        dict: constructor arguments of :class:`UNet3DConditionModel`, ModelScope's temporal
+        layers included.
+
+    Raises:
+        ValueError: a setting vidrd does not implement (another ``_class_name``, a value of
+            :data:`_SUPPORTED_ONLY` other than the supported one, an ``attention_head_dim``
+            that does not divide every level's channels, an unknown block type).
     """
     name = config.get('_class_name', 'UNet3DConditionModel')
     if name != 'UNet3DConditionModel':
         raise ValueError(f'{source}: _class_name={name!r}; a ModelScope / Zeroscope U-Net folder '
                          'holds a diffusers UNet3DConditionModel')
-    for key, default in _UNSUPPORTED.items():
+    for key, default in _SUPPORTED_ONLY.items():
         if config.get(key, default) != default:
             raise ValueError(f'{source}: {key}={config[key]!r} is not supported by vidrd\'s '
                              f'ModelScope U-Net (expected {default!r})')
@@ -81,7 +96,17 @@ def modelscope_unet_config(config: dict, source: str = 'config') -> dict:
 
 
 def modelscope_temporal_layers(head_dim: int = 64, norm_groups: int = 32) -> dict:
-    """The temporal-layer arguments of a ModelScope T2V U-Net."""
+    """The temporal-layer arguments of a ModelScope T2V U-Net.
+
+    Args:
+        head_dim (int): the size of an attention head of the temporal transformers.
+            Defaults to 64.
+        norm_groups (int): GroupNorm groups of the temporal layers. Defaults to 32.
+
+    Returns:
+        dict: ``temporal_conv``, ``temporal_attention``, ``temporal_module`` and
+        ``temporal_input`` arguments of :class:`UNet3DConditionModel`.
+    """
     return dict(
         temporal_conv=dict(type='ModelScopeTemporalConv', dropout=0.1, norm_groups=norm_groups),
         temporal_attention=None,
@@ -94,26 +119,43 @@ def modelscope_temporal_layers(head_dim: int = 64, norm_groups: int = 32) -> dic
 def rename_state_dict(state: Mapping[str, torch.Tensor], rule=DIFFUSERS_TO_VIDRD
                       ) -> Dict[str, torch.Tensor]:
     """Keys of a diffusers ``UNet3DConditionModel`` state dict -> ours (or back with
-    ``VIDRD_TO_DIFFUSERS``)."""
+    ``VIDRD_TO_DIFFUSERS``).
+
+    Args:
+        state (Mapping[str, torch.Tensor]): the state dict.
+        rule (tuple[re.Pattern, str]): the pattern and its replacement. Defaults to
+            :data:`DIFFUSERS_TO_VIDRD`.
+
+    Returns:
+        dict[str, torch.Tensor]: the same tensors under the renamed keys.
+    """
     pattern, replacement = rule
     return {pattern.sub(replacement, k): v for k, v in state.items()}
 
 
-def _unet_folder(path: str) -> str:
-    require_path(path, 'ModelScope U-Net folder', MODELSCOPE_HINT)
-    sub = osp.join(path, 'unet')
-    return sub if osp.isfile(osp.join(sub, 'config.json')) else path
-
-
-@MODELS.register_module('PretrainedModelScopeUNet3D')
+@MODELS.register_module(name='PretrainedModelScopeUNet3D')
 def build_modelscope_unet(folder: str, trust_pickle: bool = False,
                           **overrides) -> UNet3DConditionModel:
     """The U-Net of a ModelScope T2V / Zeroscope diffusers folder (``unet/`` or its parent),
     every weight loaded by name; missing or unexpected keys are an error naming them.
 
-    ``overrides`` are constructor arguments (e.g. ``gradient_checkpointing=True``).
+    Registered in ``MODELS`` as ``PretrainedModelScopeUNet3D`` (the ``type`` configs use).
+
+    Args:
+        folder (str): the pipeline folder or its ``unet/`` (see
+            :func:`vidrd.models.unets.loading.unet_folder`).
+        trust_pickle (bool): allow a ``.bin`` that needs arbitrary code to load. Defaults to
+            False.
+        **overrides: constructor arguments (e.g. ``gradient_checkpointing=True``).
+
+    Returns:
+        UNet3DConditionModel: the U-Net with every weight loaded.
+
+    Raises:
+        WeightsNotFoundError: the folder, its ``config.json`` or its weights are missing.
+        CheckpointMismatchError: the weights do not fit the architecture.
     """
-    folder = _unet_folder(folder)
+    folder = unet_folder(folder, 'ModelScope U-Net folder', MODELSCOPE_HINT)
     config_path = require_path(osp.join(folder, 'config.json'), 'U-Net config.json',
                                MODELSCOPE_HINT)
     with open(config_path) as f:
