@@ -21,6 +21,7 @@ from mmengine.config import DictAction
 from vidrd.apis.app import launch_app
 from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import InvalidValueError, run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
 
@@ -54,4 +55,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

@@ -14,6 +14,7 @@ import argparse
 from vidrd.apis.cache_latents import cache_latents
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
 
@@ -41,4 +42,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

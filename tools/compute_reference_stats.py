@@ -16,6 +16,7 @@ from mmengine.config import Config, DictAction
 
 from vidrd.evaluation.reference_stats import compute_reference_stats
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
 
@@ -54,4 +55,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

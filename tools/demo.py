@@ -4,6 +4,7 @@ import argparse
 from vidrd.apis.demo import app_command, run_demo
 from vidrd.apis.run_config import DictAction
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def main():
@@ -23,4 +24,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

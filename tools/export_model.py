@@ -12,6 +12,7 @@ import argparse
 from vidrd.apis.export import export_standalone_model
 from vidrd.apis.run_config import DictAction
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def main():
@@ -26,4 +27,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

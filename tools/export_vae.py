@@ -16,6 +16,7 @@ from vidrd.apis.run_config import DictAction, check_paths, load_config
 from vidrd.engine.hooks.export_temporal_vae_hook import export_vae_from_checkpoint
 from vidrd.registry import MODELS
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.logging import get_logger
 
 
@@ -43,4 +44,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

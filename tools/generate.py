@@ -21,6 +21,7 @@ from mmengine.config import DictAction
 from vidrd.apis import generate_long_video, load_generation_model, read_prompt_file
 from vidrd.apis.run_config import add_sampling_amp_argument, with_sampling_amp
 from vidrd.utils.cli import UserError, run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
 
@@ -74,4 +75,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

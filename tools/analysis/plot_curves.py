@@ -5,6 +5,7 @@ import argparse
 
 from vidrd.apis.training_curves import plot_curves
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def main():
@@ -18,4 +19,5 @@ def main():
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

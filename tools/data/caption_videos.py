@@ -15,6 +15,7 @@ import argparse
 from vidrd.data_tools.captioning import (FRAME_LAYOUTS, VisionLanguageCaptioner,
                                          caption_items, caption_videos)
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
 
@@ -59,4 +60,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

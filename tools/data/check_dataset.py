@@ -13,6 +13,7 @@ import argparse
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.checking import check_dataset, report_text, write_clean_annotations
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def parse_args(argv=None):
@@ -50,4 +51,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

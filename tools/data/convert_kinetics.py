@@ -9,6 +9,7 @@ import argparse
 
 from vidrd.data_tools.converters.kinetics import DEFAULT_PATH_FORMAT, convert_kinetics
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def parse_args(argv=None):
@@ -36,4 +37,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

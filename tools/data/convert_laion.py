@@ -7,6 +7,7 @@ import argparse
 
 from vidrd.data_tools.converters.image_text_table import convert_image_table
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def parse_args(argv=None):
@@ -33,4 +34,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)

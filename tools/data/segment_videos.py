@@ -12,6 +12,7 @@ import argparse
 from vidrd.data_tools.segmenting import segment_videos
 from vidrd.data_tools.shot_detection import DETECTORS, ShotDetection
 from vidrd.utils.cli import run_cli
+from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
 def parse_args(argv=None):
@@ -42,4 +43,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
     run_cli(main)
