@@ -26,7 +26,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from vidrd.apis import load_generation_model  # noqa: E402
-from vidrd.apis.long_video_ablation import (continuity_scores, generate_long_videos,  # noqa: E402
+from vidrd.apis.long_video_ablation import (continuity_scores, long_video_samples,  # noqa: E402
                                             load_sampler_configs)
 from vidrd.datasets import MovingShapesDataset  # noqa: E402
 
@@ -89,7 +89,7 @@ def main():
     for name, settings, cfg in rows(args, samplers):
         start = time.time()
         samples = [s for seed in args.seeds
-                   for s in generate_long_videos(model, prompts, cfg, args.clips, seed)]
+                   for s in long_video_samples(model, prompts, cfg, args.clips, seed)]
         scores = continuity_scores(samples)
         print(json.dumps(dict(sampler=name, **settings, seconds=round(time.time() - start, 1),
                               **{k: round(v, 3) if isinstance(v, float) else v

@@ -285,3 +285,39 @@ def test_the_page_starts_on_the_tiny_configs_own_method(tiny_training_options, t
     assert request.method == 'FIFODiffusionSampler'
     path, frames = app.generate(request)
     assert frames == len(read_video(path)[0]) == 2 * options['model.long_video_sampler.num_frames']
+
+
+def test_methods_and_strategies_are_matched_by_class_not_by_name():
+    """The model's sampler and strategies are found by their class in the registries: a class
+    registered under another name than its own is preselected under that name, with its
+    settings, and a subclass does not lend its settings to its parent's fields."""
+    from vidrd.models.long_video import ReuseAndDiffuseSampler, StagedGuidanceDenoising
+    from vidrd.registry import LONG_VIDEO_STRATEGIES, MODELS
+    suffix = uuid.uuid4().hex[:8]
+    method, strategy = f'AppTestClipSampler{suffix}', f'AppTestGuidance{suffix}'
+
+    class Sampler(ReuseAndDiffuseSampler):
+        pass
+
+    class Guidance(StagedGuidanceDenoising):
+        pass
+
+    MODELS.register_module(name=method, module=Sampler)
+    LONG_VIDEO_STRATEGIES.register_module(name=strategy, module=Guidance)
+    try:
+        sampler = Sampler(num_frames=4, num_prompt_frames=1, num_inference_steps=2,
+                          strategies=[Guidance(beta=0.3)], progress=False)
+        app = GenerationApp(SimpleNamespace(sampler=sampler, num_clips=1))
+        assert app.default_method == method and app.sampler_cfg['type'] == method
+        assert app.default_strategies() == [strategy]
+        beta = {p.strategy: p for params in app.strategies.values() for p in params
+                if p.name == 'beta'}
+        assert app.default_value(beta[strategy]) == 0.3
+        assert app.default_value(beta['StagedGuidanceDenoising']) == 0.2  # its own default
+        built = app.build_request_sampler(_request(app, enabled=[strategy],
+                                                   values={(strategy, 'beta'): 0.4}))
+        assert type(built) is Sampler and built.num_frames == 4
+        assert [(type(s), s.beta) for s in built.strategies] == [(Guidance, 0.4)]
+    finally:
+        MODELS.module_dict.pop(method)
+        LONG_VIDEO_STRATEGIES.module_dict.pop(strategy)

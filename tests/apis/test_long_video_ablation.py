@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vidrd.apis.long_video_ablation import (ABLATIONS, generate_long_videos, load_sampler_configs,
+from vidrd.apis.long_video_ablation import (ABLATIONS, long_video_samples, load_sampler_configs,
                                             paper_claims, run_long_video_ablation,
                                             write_side_by_side)
 from vidrd.apis.run_config import load_config
@@ -54,8 +54,8 @@ def test_long_videos_carry_their_layout(untrained_tiny_model, tmp_path):
     full = samplers['vidrd_full']
     n, m = full['num_frames'], full['num_prompt_frames']
     prompts = ['a red circle moving left', 'a blue square moving up', 'a green circle moving up']
-    samples = generate_long_videos(untrained_tiny_model, prompts, full, num_clips=2,
-                                   batch_size=2)
+    samples = long_video_samples(untrained_tiny_model, prompts, full, num_clips=2,
+                                 batch_size=2)
     assert [s['caption'] for s in samples] == prompts
     expected_frames = n + (n - m if full['drop_prompt_frames'] else n)
     for sample in samples:
@@ -63,7 +63,7 @@ def test_long_videos_carry_their_layout(untrained_tiny_model, tmp_path):
         assert sum(sample['clip_lengths']) == expected_frames
         assert sample['prompt_frames'] == (0 if full['drop_prompt_frames'] else m)
     # each batch is seeded with seed + its offset: the same batch again gives the same video
-    again = generate_long_videos(untrained_tiny_model, prompts[2:], full, num_clips=2, seed=2)
+    again = long_video_samples(untrained_tiny_model, prompts[2:], full, num_clips=2, seed=2)
     torch.testing.assert_close(again[0]['video'], samples[2]['video'])
 
     comparison = run_long_video_ablation(untrained_tiny_model, prompts[:2], samplers,

@@ -174,20 +174,45 @@ def registered_methods() -> Dict[str, List[MethodParameter]]:
             if inspect.isclass(cls) and issubclass(cls, LongVideoSampler)}
 
 
+def registered_name(registry, cls) -> str:
+    """The name ``cls`` is registered under in ``registry`` (the ``type`` a config gives).
+
+    Args:
+        registry (mmengine.registry.Registry): e.g. ``MODELS`` or ``LONG_VIDEO_STRATEGIES``.
+        cls (type): a registered class.
+
+    Returns:
+        str: its registered name; the class's own name when it is not registered there.
+    """
+    return next((name for name, registered in registry.module_dict.items() if registered is cls),
+                cls.__name__)
+
+
 def sampler_config(sampler, built_with: Optional[dict] = None) -> dict:
-    """The config that rebuilds ``sampler``: every constructor argument read back from the
-    attribute of its name, then the entries of the config it was built with (``built_with``,
-    when of the same type or without one), which hold what the attributes may not (a plugin
-    storing an argument under another name). A constructor argument added later is thus
-    carried over, never silently reset to its default."""
-    cfg = dict(type=type(sampler).__name__)
+    """The config that rebuilds ``sampler``.
+
+    Every constructor argument is read back from the attribute of its name, then the entries
+    of the config it was built with (``built_with``, when it builds the same class or names
+    none) are laid over them: they hold what the attributes may not (a plugin storing an
+    argument under another name). A constructor argument added later is thus carried over,
+    never silently reset to its default.
+
+    Args:
+        sampler (LongVideoSampler): a built sampler.
+        built_with (dict, optional): the config it was built with. Defaults to None.
+
+    Returns:
+        dict: the config, ``type`` its registered name in ``MODELS``.
+    """
+    from vidrd.registry import MODELS
+    cfg = dict(type=registered_name(MODELS, type(sampler)))
     for name in _constructor_arguments(type(sampler)):
         if hasattr(sampler, name):
             cfg[name] = getattr(sampler, name)
     if built_with:
         built_with = copy.deepcopy(built_with.to_dict() if hasattr(built_with, 'to_dict')
                                    else dict(built_with))
-        if built_with.get('type', cfg['type']) == cfg['type']:
+        if 'type' not in built_with or MODELS.get(built_with['type']) is type(sampler):
             cfg.update((k, v) for k, v in built_with.items() if k != 'type')
     return cfg
 
@@ -235,16 +260,34 @@ class GenerationApp:
     # -- defaults shown in the page --------------------------------------------------------------
     @property
     def default_method(self) -> str:
-        """The type of the model's own sampler."""
-        return type(self.sampler).__name__
+        """str: the registered type of the model's own sampler."""
+        from vidrd.registry import MODELS
+        return registered_name(MODELS, type(self.sampler))
 
     def default_strategies(self) -> List[str]:
-        return [type(s).__name__ for s in getattr(self.sampler, 'strategies', ())]
+        """The registered types of the model's own sampler's strategies, in its order.
+
+        Returns:
+            list[str]: names of ``LONG_VIDEO_STRATEGIES`` (empty for a sampler without any).
+        """
+        from vidrd.registry import LONG_VIDEO_STRATEGIES
+        return [registered_name(LONG_VIDEO_STRATEGIES, type(s))
+                for s in getattr(self.sampler, 'strategies', ())]
 
     def default_value(self, param: StrategyParameter):
-        """The model's own setting of a strategy argument, else the constructor's default."""
+        """The model's own setting of a strategy argument, else the constructor's default.
+
+        Args:
+            param (StrategyParameter): the argument.
+
+        Returns:
+            the value of that argument of the model's strategy of exactly that class (a
+            subclass may mean another thing by it), else ``param.default``.
+        """
+        from vidrd.registry import LONG_VIDEO_STRATEGIES
+        cls = LONG_VIDEO_STRATEGIES.get(param.strategy)
         for strategy in getattr(self.sampler, 'strategies', ()):
-            if type(strategy).__name__ == param.strategy and hasattr(strategy, param.name):
+            if type(strategy) is cls and hasattr(strategy, param.name):
                 return getattr(strategy, param.name)
         return param.default
 

@@ -83,12 +83,24 @@ def load_sampler_configs(folder: str, names: Optional[Sequence[str]] = None) -> 
 
 
 @torch.no_grad()
-def generate_long_videos(model, prompts: Sequence[str], sampler_cfg, num_clips: int,
-                         seed: int = 0, batch_size: int = 16) -> List[dict]:
-    """``dict(video (3, T, H, W) in [-1, 1], caption, clip_lengths, prompt_frames, seams)`` per
-    prompt (the layout ``LongVideoContinuity`` reads, from the sampler's ``layout``): one long
-    video of ``num_clips`` clips' length each, sampled in batches of ``batch_size`` (batch k
-    seeded ``seed + k * batch_size``) with ``sampler_cfg`` (a config or a sampler)."""
+def long_video_samples(model, prompts: Sequence[str], sampler_cfg, num_clips: int,
+                       seed: int = 0, batch_size: int = 16) -> List[dict]:
+    """Long videos as in-memory samples for scoring (:func:`continuity_scores`); nothing is
+    written (:func:`vidrd.apis.generate.generate_long_video` writes files).
+
+    Args:
+        model: a VidRD model (``generate``), in eval mode.
+        prompts (Sequence[str]): one long video per prompt.
+        sampler_cfg (dict | LongVideoSampler): the sampler, a config or a built one.
+        num_clips (int): clips per video.
+        seed (int): batch k is seeded ``seed + k * batch_size``. Defaults to 0.
+        batch_size (int): videos sampled at once. Defaults to 16.
+
+    Returns:
+        list[dict]: per prompt, ``dict(video, caption, clip_lengths, prompt_frames, seams)``:
+        the video (3, T, H, W) in [-1, 1] on the CPU and the layout ``LongVideoContinuity``
+        reads (from the sampler's ``layout``).
+    """
     from .generate import build_sampler
     sampler = build_sampler(sampler_cfg)
     layout = sampler.layout(num_clips)
@@ -103,7 +115,7 @@ def generate_long_videos(model, prompts: Sequence[str], sampler_cfg, num_clips: 
 
 
 def continuity_scores(samples: Sequence[dict], **metric_kwargs) -> Dict[str, float]:
-    """``LongVideoContinuity`` over samples of :func:`generate_long_videos`."""
+    """``LongVideoContinuity`` over samples of :func:`long_video_samples`."""
     metric = METRICS.build(dict(type='LongVideoContinuity', **metric_kwargs))
     metric.process(None, list(samples))
     return metric.compute_metrics(metric.results)
@@ -194,7 +206,7 @@ def run_long_video_ablation(model, prompts: Sequence[str], samplers: Dict[str, d
     for name, cfg in samplers.items():
         begin = time.perf_counter()
         with count_unet_frames(model.unet) as count:
-            samples = generate_long_videos(model, prompts, cfg, num_clips, seed, batch_size)
+            samples = long_video_samples(model, prompts, cfg, num_clips, seed, batch_size)
         seconds = time.perf_counter() - begin
         frames = sum(s['video'].shape[1] for s in samples)
         cost[name] = dict(seconds_per_frame=seconds / frames,
