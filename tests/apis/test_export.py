@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from vidrd.apis import load_generation_model
+from vidrd.apis import load_generation_config, load_generation_model
 from vidrd.apis.export import export_standalone_model
 from vidrd.utils.checkpoint import CheckpointMismatchError, save_state_dict_atomic
 
@@ -85,3 +85,21 @@ def test_export_of_the_tiny_config_keeps_its_word_tokenizer(tiny_config_options,
                        model.text_encoder.tokenizer(prompts))
     torch.testing.assert_close(loaded.generate(prompts, seed=1), model.generate(prompts, seed=1),
                                rtol=0, atol=0)
+
+
+def test_components_write_only_the_files_their_config_reads(tiny_config_options, tmp_path):
+    """``export_config(folder)`` (``ExportableComponent``): ``folder`` is where a component may
+    write the files its config reads. The tiny model's U-Net and VAE configs are inline and its
+    word tokenizer's vocabulary too: only the text encoder writes (its ``config.json``)."""
+    from vidrd.apis.export import ExportableComponent, standalone_model_config
+    tiny = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'vidrd_tiny_shapes.py')
+    model = load_generation_model(tiny, cfg_options=tiny_config_options)
+    assert isinstance(model.unet, ExportableComponent)
+    assert isinstance(model.text_encoder, ExportableComponent)
+    cfg = load_generation_config(tiny, cfg_options=tiny_config_options)
+    exported = standalone_model_config(model, cfg.model, str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['text_encoder']
+    assert sorted(p.name for p in (tmp_path / 'text_encoder').iterdir()) == ['config.json']
+    assert exported['text_encoder']['config'] == str(tmp_path / 'text_encoder')
+    assert exported['unet']['type'] == 'UNet3DConditionModel'
+    assert exported['text_encoder']['tokenizer']['type'] == 'WordTokenizer'
