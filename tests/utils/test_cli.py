@@ -8,6 +8,7 @@ from safetensors.torch import save_file
 from vidrd.utils.checkpoint import (UnsafeCheckpointError, checkpoint_format, load_state_dict)
 from vidrd.utils.cli import (InvalidValueError, NotACheckpointError, UserError, run_cli,
                              user_error_message)
+from vidrd.utils.errors import DataError
 
 
 class _Payload:  # a class the weights-only unpickler refuses
@@ -55,7 +56,7 @@ def _main_raising(err):
 @pytest.mark.parametrize('err', [
     FileNotFoundError('config file not found: x.py'),
     InvalidValueError('num_clips must be >= 1, got 0'),
-    ValueError('line one\nline two'),
+    DataError('line one\nline two'),  # a plain ValueError is a bug: test_errors.py
     UserError('no prompts'),
 ])
 def test_user_errors_are_one_line_and_exit_2(err, capsys):

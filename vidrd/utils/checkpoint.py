@@ -16,20 +16,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .cli import NotACheckpointError
+from .errors import (CheckpointError, CheckpointMismatchError,  # noqa: F401 (re-exported)
+                     NotACheckpointError, UnsafeCheckpointError, WeightsNotFoundError)
 from .logging import get_logger
-
-
-class WeightsNotFoundError(FileNotFoundError):
-    """A weights file or folder a config names does not exist."""
-
-
-class UnsafeCheckpointError(RuntimeError):
-    """A pickle needs arbitrary code to load and the user did not say it is trusted."""
-
-
-class CheckpointMismatchError(RuntimeError):
-    """A state dict does not fit a module (missing / unexpected / wrong-shaped keys)."""
 
 
 def require_path(path: str, what: str = 'weights', hint: Optional[str] = None) -> str:
