@@ -13,9 +13,13 @@ import argparse
 
 from vidrd.apis.cache_latents import cache_latents
 from vidrd.apis.run_config import DictAction, load_config
-from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.cli import run_cli
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
+
+#: the library's parameter names -> this tool's flags (it checks the values and names them)
+FLAGS = {'shard_size': '--shard-size', 'crops_per_clip': '--crops-per-clip',
+         'batch_size': '--batch-size', 'out_dir': '--out'}
 
 
 def main():
@@ -32,9 +36,6 @@ def main():
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    check_value(args.shard_size >= 1 and args.crops_per_clip >= 1 and args.batch_size >= 1,
-                f'--shard-size, --crops-per-clip and --batch-size must be >= 1, got '
-                f'{args.shard_size}, {args.crops_per_clip}, {args.batch_size}')
     device = resolve_device(args.device)
     cfg = load_config(args.config, args.cfg_options, use_latent_cache=False)
     cache_latents(cfg, args.out, args.shard_size, args.crops_per_clip,
@@ -43,4 +44,4 @@ def main():
 
 if __name__ == '__main__':
     tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
-    run_cli(main)
+    run_cli(main, flags=FLAGS)

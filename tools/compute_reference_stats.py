@@ -19,6 +19,10 @@ from vidrd.utils.cli import run_cli
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
+#: the library's parameter names -> this tool's flags
+FLAGS = {'out': '--out', 'video_key': '--video-key', 'num_videos': '--num-videos',
+         'batch_size': '--batch-size'}
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,4 +60,4 @@ def main():
 
 if __name__ == '__main__':
     tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
-    run_cli(main)
+    run_cli(main, flags=FLAGS)

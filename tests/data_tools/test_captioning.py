@@ -1,6 +1,7 @@
 """Captioning segments with tiny random BLIP-2 / LLaVA models loaded from folders."""
 import json
 import os.path as osp
+import re
 
 import pytest
 
@@ -158,8 +159,10 @@ def test_command_line_skips_unreadable_videos_and_needs_labels_for_label_prompts
     printed = capsys.readouterr().out
     assert '6 captioned, 1 unreadable' in printed and 'cooking/broken' in printed
     assert len(_read(out)) == 6
-    with pytest.raises(ValueError, match=r'\{label\}.*--labels'):
+    with pytest.raises(ValueError, match=r'\{label\}.*pass labels') as err:  # the parameter
         tool.main(args + ['--prompt', 'a person {label}'])
+    from vidrd.utils.cli import user_error_message  # the tool shows its flag
+    assert re.search(r'\{label\}.*--labels', user_error_message(err.value, tool.FLAGS))
 
 
 def test_separate_key_frames_in_one_llava_prompt(tmp_path, videos, tiny_vlm_dirs):
@@ -258,3 +261,22 @@ def test_video_layout_gives_qwen2_vl_each_clip_as_one_video_with_its_timing(
                '--batch-size', '2', '--max-new-tokens', '4', '--frame-layout', 'video',
                '--device', 'cpu'])
     assert open(out).read() == open(straight).read()
+
+
+def test_the_plan_shards_resumes_and_reads_no_video(tmp_path):
+    """plan_captions decides the prompt, this shard's items and what is done, from the items and
+    the part file alone; run_caption_plan does the rest."""
+    from vidrd.data_tools.captioning import CaptionItem, plan_captions
+    items = [CaptionItem(f'v{k}', f'v{k}', str(tmp_path / 'missing' / f'v{k}.mp4'),
+                         label='cooking') for k in range(7)]
+    out = str(tmp_path / 'captions.jsonl')
+    part = part_path(out, 1, 2)
+    with open(part, 'w') as file:
+        file.write('{"id": "v1", "caption": "done"}\n{"id": "v3", "cap')  # killed mid-line
+    plan = plan_captions(items, out, batch_size=2, num_shards=2, shard_id=1)
+    assert plan.part_file == part and plan.done == {'v1'}
+    assert [i.id for i in plan.shard_items] == ['v1', 'v3', 'v5']
+    assert [[i.id for i in batch] for batch in plan.batches()] == [['v3'], ['v5']]
+    assert '{label}' in plan.prompt  # every item has a label: the label prompt
+    with pytest.raises(ValueError, match='num_frames and batch_size'):
+        plan_captions(items, out, batch_size=0)

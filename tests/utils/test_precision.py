@@ -3,6 +3,7 @@ or refused the same way wherever it enters, refusals in one line naming the valu
 accepted names."""
 import argparse
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -41,7 +42,7 @@ def test_every_other_value_is_refused_in_one_line_naming_it_and_the_names(value)
                            'VidRD: frozen_dtype'),
                           (lambda v: resolve_autocast_dtype(v, 'Sampler'),
                            'Sampler: autocast_dtype'),
-                          (lambda v: with_sampling_amp({}, v), '--amp')):
+                          (lambda v: with_sampling_amp({}, v), 'amp')):
         with pytest.raises(InvalidValueError) as err:
             call(value)
         message = user_error_message(err.value)
@@ -66,8 +67,10 @@ def test_amp_of_the_tools_takes_the_names_and_leaves_the_check_to_the_resolver(t
     assert load_config(config, amp='fp32').optim_wrapper.type == 'OptimWrapper'
     if not torch.cuda.is_available():
         assert load_config(config, amp='bfloat16').optim_wrapper.dtype == 'bfloat16'
-    with pytest.raises(InvalidValueError, match="--amp='bf8' is not one of"):
+    with pytest.raises(InvalidValueError, match="amp='bf8' is not one of") as err:
         load_config(str(tmp_path / 'absent.py'), amp='bf8')
+    # the library names its parameter; a tool the user gave --amp to shows the flag
+    assert "--amp='bf8' is not one of" in user_error_message(err.value, argv=['--amp', 'bf8'])
 
 
 def test_frozen_dtype_takes_the_short_names():
@@ -120,8 +123,10 @@ def test_auto_is_an_autocast_setting_not_a_dtype():
         resolve_precision('auto', 'VidRD: frozen_dtype')
     with pytest.raises(InvalidValueError, match="--amp='auto' is not one of"):
         torch_name('auto', '--amp')  # training's --amp needs a precision
-    with pytest.raises(InvalidValueError, match=r"--amp='half' is not one of .*, auto \(or"):
+    with pytest.raises(InvalidValueError, match=r"amp='half' is not one of .*, auto \(or") as err:
         with_sampling_amp({}, 'half')
+    assert re.search(r"--amp='half' is not one of .*, auto \(or",
+                     user_error_message(err.value, argv=['--amp', 'half']))
 
 
 @pytest.mark.parametrize('flags,expected', [({'avx512_bf16'}, None),

@@ -8,6 +8,7 @@ import argparse
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.browsing import browse_dataset
 from vidrd.utils.cli import run_cli
+from vidrd.utils.errors import ConfigError
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
@@ -32,7 +33,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     loader = cfg.get(f'{args.split}_dataloader')
     if not loader or 'dataset' not in loader:
-        raise ValueError(f'{args.config} has no {args.split}_dataloader.dataset')
+        raise ConfigError(f'{args.config} has no {args.split}_dataloader.dataset')
     for path in browse_dataset(loader['dataset'], args.out, args.num, args.formats, args.fps,
                                args.cell_size, args.shuffle, args.seed):
         print(f'written: {path}')

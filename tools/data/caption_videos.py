@@ -18,6 +18,10 @@ from vidrd.utils.cli import check_value, run_cli
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 from vidrd.utils.device import add_device_argument, resolve_device
 
+#: the library's parameter names -> this tool's flags
+FLAGS = {'num_frames': '--frames', 'batch_size': '--batch-size', 'labels': '--labels',
+         'frame_layout': '--frame-layout'}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -61,4 +65,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
-    run_cli(main)
+    run_cli(main, flags=FLAGS)

@@ -13,6 +13,7 @@ import argparse
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.checking import check_dataset, report_text, write_clean_annotations
 from vidrd.utils.cli import check_value, run_cli
+from vidrd.utils.errors import ConfigError
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
 
@@ -40,7 +41,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     loader = cfg.get(f'{args.split}_dataloader')
     if not loader or 'dataset' not in loader:
-        raise ValueError(f'{args.config} has no {args.split}_dataloader.dataset')
+        raise ConfigError(f'{args.config} has no {args.split}_dataloader.dataset')
     checks = check_dataset(loader['dataset'], args.workers, args.max_aspect_ratio,
                            args.max_upscale)
     print(report_text(checks))

@@ -9,6 +9,10 @@ from vidrd.data_tools.converters.image_text_table import convert_image_table
 from vidrd.utils.cli import run_cli
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
 
+#: the library's parameter names -> this tool's flags
+FLAGS = {'path_format': '--path-format', 'caption_column': '--caption-column',
+         'min_score': '--min-score'}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -35,4 +39,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     tune_cpu_allocator()  # for tensor work on the CPU (VIDRD_TUNE_ALLOCATOR=0: off)
-    run_cli(main)
+    run_cli(main, flags=FLAGS)

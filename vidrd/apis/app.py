@@ -26,7 +26,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from vidrd.utils.cli import InvalidValueError, UserError, check_value, user_error_message
+from vidrd.utils.cli import user_error_message
+from vidrd.utils.errors import InvalidValueError, UserError, check_value
 from vidrd.utils.logging import get_logger
 
 #: argument types a strategy's constructor may have that the page can edit
@@ -600,7 +601,7 @@ def launch_app(config: str, checkpoint: Optional[str] = None, port: int = 7860,
     ``sampler_config`` (and ``cfg_options``) set the model's sampler, the method the page
     preselects."""
     from vidrd.apis.generate import load_generation_config, load_generation_model
-    check_value(0 < port < 65536, f'--port must be in 1..65535, got {port}')
+    check_value(0 < port < 65536, f'port must be in 1..65535, got {port}', 'port')
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     cfg = load_generation_config(config, sampler_config, cfg_options)
     model = load_generation_model(cfg, checkpoint, device=device, trust_pickle=trust_pickle)

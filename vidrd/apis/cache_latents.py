@@ -22,7 +22,7 @@ from torch import nn
 from vidrd.datasets.latent_cache import (META_NAME, NEGATIVE_NAME, is_complete_shard,
                                          read_meta, shard_name, shard_range, write_json_atomic,
                                          write_shard)
-from vidrd.utils.cli import InvalidValueError
+from vidrd.utils.errors import InvalidValueError
 from vidrd.utils.logging import get_logger
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -135,8 +135,9 @@ def build_frozen_encoders(cfg: Config, device: str = 'cpu') -> FrozenEncoders:
     model_cfg = cfg.model
     missing = [key for key in ('vae', 'text_encoder') if not model_cfg.get(key)]
     if missing:
-        raise ValueError(f'{cfg.filename}: model has no {" / ".join(missing)}: caching needs a '
-                         'model config with a VAE and a text encoder (e.g. VidRD)')
+        raise InvalidValueError(
+            f'{cfg.filename}: model has no {" / ".join(missing)}: caching needs a '
+            'model config with a VAE and a text encoder (e.g. VidRD)')
     frozen_dtype = resolve_precision(model_cfg.get('frozen_dtype'), 'model.frozen_dtype')
     randomness = dict(cfg.get('randomness') or {})
     set_random_seed(randomness.get('seed', 0) or 0,
@@ -197,10 +198,11 @@ def cache_latents(cfg: Config, out_dir: str, shard_size: int = 64, crops_per_cli
         batch_size: clips (and captions) per encoder call.
     """
     from vidrd.registry import DATASETS
-    from vidrd.utils.cli import check_value
+    from vidrd.utils.errors import check_value
     check_value(shard_size >= 1 and crops_per_clip >= 1 and batch_size >= 1,
                 f'shard_size, crops_per_clip and batch_size must be >= 1, got {shard_size}, '
-                f'{crops_per_clip}, {batch_size}')
+                f'{crops_per_clip}, {batch_size}',
+                ('shard_size', 'crops_per_clip', 'batch_size'))
     check_vae_has_posterior(cfg)  # before the dataset and the encoders are built
     rank = int(os.environ.get('RANK', 0)) if rank is None else rank
     world_size = int(os.environ.get('WORLD_SIZE', 1)) if world_size is None else world_size
@@ -215,8 +217,9 @@ def cache_latents(cfg: Config, out_dir: str, shard_size: int = 64, crops_per_cli
         old = read_meta(out_dir)
         if {k: old.get(k) for k in ('num_samples', 'shard_size', 'crops_per_clip')} != \
                 {k: meta[k] for k in ('num_samples', 'shard_size', 'crops_per_clip')}:
-            raise ValueError(f'{out_dir} holds a cache of another layout ({old}); use another '
-                             '--out folder or delete this one')
+            raise InvalidValueError(
+                f'{out_dir} holds a cache of another layout ({old}); use another '
+                'out_dir or delete this one', parameter='out_dir')
     encoders = build_frozen_encoders(cfg, device)
     seed = int((cfg.get('randomness') or {}).get('seed', 0) or 0)
     if rank == 0:

@@ -22,7 +22,7 @@ from mmengine.config import Config
 from vidrd.models.long_video import (GeneratedClip, LongVideoSampler, encode_prompts,
                                      encode_storyline)
 from vidrd.registry import MODELS
-from vidrd.utils.cli import check_value
+from vidrd.utils.errors import DataError, InvalidValueError, check_value
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
 from vidrd.utils.logging import get_logger
 
@@ -54,7 +54,7 @@ def read_prompt_file(path: str) -> List[str]:
         prompts = [line.strip() for line in f]
     prompts = [p for p in prompts if p and not p.startswith('#')]
     if not prompts:
-        raise ValueError(f'{path}: no prompts (one per line; # starts a comment)')
+        raise DataError(f'{path}: no prompts (one per line; # starts a comment)')
     return prompts
 
 
@@ -143,11 +143,12 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
     decoded; the uint8 frames of a video are kept until its mp4 / gif are written.
     """
     from vidrd.datasets.video_io import write_video
-    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
-    check_value(fps > 0, f'fps must be > 0, got {fps}')
+    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}',
+                'num_clips')
+    check_value(fps > 0, f'fps must be > 0, got {fps}', 'fps')
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise ValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
+        raise InvalidValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
     parts = generation_components(model_or_components)
     sampler = build_sampler(sampler_cfg, model_or_components)
     get = _getter(model_or_components)
@@ -157,7 +158,7 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
     factor = parts.vae.spatial_compression
     check_value(height > 0 and width > 0 and not (height % factor or width % factor),
                 f'resolution {height}x{width} is not a positive multiple of the VAE\'s '
-                f'downsampling factor {factor}')
+                f'downsampling factor {factor}', 'resolution')
     latent_shape = (parts.vae.config['latent_channels'], height // factor, width // factor)
     if isinstance(prompts, str):
         prompts = [prompts]
@@ -175,7 +176,8 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         else:
             cond, uncond = encode_storyline(parts.text_encoder, prompt, negative_prompt)
             if num_clips is not None and num_clips != len(prompt):
-                raise ValueError(f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
+                raise InvalidValueError(
+                    f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
             clips = len(prompt)
         frames: List[np.ndarray] = []
         png_dir = stem + '_frames'
@@ -219,7 +221,7 @@ def load_generation_config(config: str, sampler_config: Optional[str] = None,
     then address the merged config, e.g. ``model.long_video_sampler.guidance_scale=9``.
     """
     from vidrd.apis.sampler_overlay import overlay_sampler
-    from vidrd.utils.cli import UserError
+    from vidrd.utils.errors import UserError
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -255,8 +257,8 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
     check_paths(cfg, sections=('model',))
     standalone = bool(cfg.get('standalone_weights', False))
     if standalone and checkpoint is None:
-        raise ValueError(f'{cfg.filename} is a standalone export: give its weights, the '
-                         'model.safetensors next to it, as the checkpoint')
+        raise InvalidValueError(f'{cfg.filename} is a standalone export: give its weights, the '
+                                'model.safetensors next to it, as the checkpoint')
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_state_dict(checkpoint, trust_pickle=trust_pickle,

@@ -10,6 +10,7 @@ from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROO
                                       config_paths, file_source_entry, shipped_config)
 from vidrd.utils.precision import (AUTO, is_auto, precision_names, resolve_autocast, short_name,
                                    torch_name)
+from vidrd.utils.errors import InputNotFoundError, InvalidValueError
 
 MISSING_HINT = (f'Put the files there ({FILES_PAGE} lists the files of every shipped config and '
                 'where they come from), or point the config at your copies with --cfg-options')
@@ -64,8 +65,8 @@ def strategy_config(name: str, configs_dir: Optional[str] = None) -> str:
     if not osp.isfile(path):
         known = sorted(osp.splitext(f)[0] for f in os.listdir(folder)) \
             if osp.isdir(folder) else []
-        raise FileNotFoundError(f'--strategy {name!r}: no such file, and not one of '
-                                f'{", ".join(known)} ({folder})')
+        raise InputNotFoundError(f'strategy {name!r}: no such file, and not one of '
+                                 f'{", ".join(known)} ({folder})', parameter='strategy')
     return path
 
 
@@ -90,7 +91,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
     ``amp``: a precision name (``vidrd.utils.precision``); ``fp32`` leaves the optimiser wrapper
     as configured.
     """
-    dtype = torch_name(amp, '--amp') if amp else None
+    dtype = torch_name(amp, 'amp') if amp else None
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -114,7 +115,8 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
                 wrapper.loss_scale = 'dynamic'
         else:
             if dtype != 'bfloat16':
-                raise ValueError(f'--amp {amp}: only bf16 is supported on the CPU')
+                raise InvalidValueError(f'amp={amp!r}: only bf16 is supported on the CPU',
+                                        parameter='amp')
             wrapper.type = 'AutocastOptimWrapper'
             wrapper.dtype = dtype
     if resume == 'auto':
@@ -144,7 +146,7 @@ def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Option
     if is_auto(amp):
         value = AUTO
     else:
-        dtype = resolve_autocast(amp, '--amp')
+        dtype = resolve_autocast(amp, 'amp')
         value = short_name(dtype) if dtype is not None else None
     return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': value})
 

@@ -10,7 +10,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from vidrd.utils.cli import UserError
+from vidrd.utils.errors import UserError
 
 Curves = Dict[str, Tuple[List[int], List[float]]]
 

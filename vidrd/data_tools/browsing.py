@@ -13,6 +13,7 @@ from vidrd.datasets.transforms.resize import resize_frames
 from vidrd.datasets.video_io import to_uint8_frames, write_video
 from vidrd.registry import DATASETS
 from .appendable_files import write_text_atomic
+from vidrd.utils.errors import DataError, InvalidValueError
 
 #: pixels per character and per line of PIL's default bitmap font, with some room
 CHAR_WIDTH, LINE_HEIGHT = 6, 12
@@ -24,10 +25,10 @@ def sample_clips(dataset_cfg, num: int = 16, shuffle: bool = False, seed: int = 
     each comes from (``'dataset 1, sample 7'`` for a mix, else the sample index)."""
     dataset = DATASETS.build(dict(dataset_cfg)) if isinstance(dataset_cfg, dict) else dataset_cfg
     if num < 1:
-        raise ValueError(f'--num must be >= 1, got {num}')
+        raise InvalidValueError(f'num must be >= 1, got {num}', parameter='num')
     count = min(num, len(dataset))
     if count == 0:
-        raise ValueError('the dataset is empty: nothing to browse')
+        raise DataError('the dataset is empty: nothing to browse')
     indices = (np.random.default_rng(seed).choice(len(dataset), count, replace=False)
                if shuffle else np.arange(count))
     clips, captions, sources = [], [], []

@@ -39,6 +39,7 @@ from vidrd.utils.logging import get_logger
 from .appendable_files import (append_lines, drop_partial_last_line, read_jsonl_records,
                                write_text_atomic)
 from .video_files import frames_in_range, list_videos, video_id_of
+from vidrd.utils.errors import DataError, InvalidValueError
 
 MODEL_DIR_HINT = (
     'Put a transformers vision-language model there: config.json, its weights (*.safetensors) '
@@ -71,8 +72,8 @@ def read_labels(path: str) -> Dict[str, str]:
                                             'a CSV / JSONL with columns path,label[,video_id]'),
                                  1):
         if 'label' not in row or not (row.get('video_id') or row.get('path')):
-            raise ValueError(f'{path}: row {row_no} needs a "label" and a "video_id" or "path" '
-                             f'(row: {row})')
+            raise DataError(f'{path}: row {row_no} needs a "label" and a "video_id" or "path" '
+                            f'(row: {row})')
         video_id = str(row.get('video_id') or video_id_of(str(row['path'])))
         labels[video_id] = humanize_class_name(str(row['label']))
     return labels
@@ -93,8 +94,8 @@ def caption_items(video_dir: str, segments_file: Optional[str] = None,
             try:
                 video_id, start, end = str(row['video_id']), float(row['start']), float(row['end'])
             except (KeyError, TypeError, ValueError):
-                raise ValueError(f'{segments_file}: row {row_no} needs video_id, start and end '
-                                 f'in seconds ({row})') from None
+                raise DataError(f'{segments_file}: row {row_no} needs video_id, start and end '
+                                f'in seconds ({row})') from None
             number = counts.get(video_id, 0)
             counts[video_id] = number + 1
             if video_id not in videos:
@@ -113,8 +114,8 @@ def caption_items(video_dir: str, segments_file: Optional[str] = None,
             items.append(CaptionItem(video_id, video_id, path, label=labels.get(video_id)))
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
-        raise ValueError(f'{segments_file or video_dir}: caption ids repeat (a segment_id equals '
-                         'another segment or video id); make segment ids unique')
+        raise DataError(f'{segments_file or video_dir}: caption ids repeat (a segment_id equals '
+                        'another segment or video id); make segment ids unique')
     return items
 
 
@@ -229,9 +230,10 @@ class VisionLanguageCaptioner:
         ``text`` itself (BLIP-2, one image)."""
         if video:
             if not self.takes_videos:
-                raise ValueError(f'{type(self.model).__name__} takes no videos (its processor '
-                                 'has no video processor or no chat template): use the frame '
-                                 'layout "grid" or "separate"')
+                raise InvalidValueError(
+                    f'{type(self.model).__name__} takes no videos (its processor '
+                    'has no video processor or no chat template): use the frame '
+                    'layout "grid" or "separate"')
             content = [dict(type='video'), dict(type='text', text=text)]
             messages = [dict(role='user', content=content)]
             return self.processor.apply_chat_template(messages, add_generation_prompt=True)
@@ -240,9 +242,9 @@ class VisionLanguageCaptioner:
             messages = [dict(role='user', content=content)]
             return self.processor.apply_chat_template(messages, add_generation_prompt=True)
         if num_images != 1:
-            raise ValueError(f'{type(self.model).__name__} takes one image per prompt (its '
-                             'processor has no chat template): tile the key frames into one '
-                             '(frame layout "grid")')
+            raise InvalidValueError(f'{type(self.model).__name__} takes one image per prompt (its '
+                                    'processor has no chat template): tile the key frames into one '
+                                    '(frame layout "grid")')
         return text
 
     @staticmethod
@@ -325,8 +327,8 @@ def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
     num_shards = num_shards if num_shards is not None else int(os.environ.get('WORLD_SIZE', 1))
     shard_id = shard_id if shard_id is not None else int(os.environ.get('RANK', 0))
     if num_shards < 1 or not 0 <= shard_id < num_shards:
-        raise ValueError(f'shard id {shard_id} is not in 0..{num_shards - 1} (num_shards '
-                         f'{num_shards})')
+        raise InvalidValueError(f'shard id {shard_id} is not in 0..{num_shards - 1} (num_shards '
+                                f'{num_shards})')
     return num_shards, shard_id
 
 
@@ -389,27 +391,28 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
         num_shards, shard_id: this process's share (default torchrun's environment).
     """
     if frame_layout not in FRAME_LAYOUTS:
-        raise ValueError(f'frame_layout must be one of {", ".join(FRAME_LAYOUTS)}, got '
-                         f'{frame_layout!r}')
+        raise InvalidValueError(f'frame_layout must be one of {", ".join(FRAME_LAYOUTS)}, got '
+                                f'{frame_layout!r}', parameter='frame_layout')
     if frame_layout == 'separate' and not getattr(captioner, 'takes_several_images', True):
-        raise ValueError('this model takes one image per prompt (no chat template): use the '
-                         '"grid" frame layout')
+        raise InvalidValueError('this model takes one image per prompt (no chat template): use the '
+                                '"grid" frame layout')
     if frame_layout == 'video' and not getattr(captioner, 'takes_videos', True):
-        raise ValueError('this model\'s processor takes no videos (no video processor, e.g. '
-                         'BLIP-2 or LLaVA-1.5): use the frame layout "grid" or "separate"; '
-                         '"video" is for Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM')
+        raise InvalidValueError('this model\'s processor takes no videos (no video processor, e.g. '
+                                'BLIP-2 or LLaVA-1.5): use the frame layout "grid" or "separate"; '
+                                '"video" is for Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM')
     if num_frames < 1 or batch_size < 1:
-        raise ValueError(f'num_frames and batch_size must be >= 1, got {num_frames}, '
-                         f'{batch_size}')
+        raise InvalidValueError(f'num_frames and batch_size must be >= 1, got {num_frames}, '
+                                f'{batch_size}', parameter=('num_frames', 'batch_size'))
     if prompt is None:
         prompt = DEFAULT_LABEL_PROMPT if items and all(i.label for i in items) else \
             DEFAULT_PROMPT
     needs_label = '{label}' in prompt or '{label}' in caption_template
     missing = [item.video_id for item in items if needs_label and not item.label]
     if missing:
-        raise ValueError(f'the prompt / caption template uses {{label}} but {len(missing)} '
-                         f'video(s) have no label, e.g. {missing[:3]}; pass an annotation with '
-                         'their labels (--labels ann.csv with path,label[,video_id])')
+        raise InvalidValueError(
+            f'the prompt / caption template uses {{label}} but {len(missing)} '
+            f'video(s) have no label, e.g. {missing[:3]}; pass labels: an annotation with '
+            'path,label[,video_id]', parameter='labels')
     num_shards, shard_id = shard_from_env(num_shards, shard_id)
     mine = list(items)[shard_id::num_shards]
     path = part_path(out, shard_id, num_shards)

@@ -29,6 +29,7 @@ from vidrd.utils.logging import get_logger
 from .converters.tables import write_csv_atomic, write_jsonl_atomic
 from .converters.webvid import check_dataset_columns
 from .video_files import frames_in_range
+from vidrd.utils.errors import InvalidValueError
 
 PROBLEM_KINDS = ('missing', 'empty', 'unreadable', 'too short', 'odd size', 'pipeline error')
 #: problems of the file itself: every row naming the file goes
@@ -252,8 +253,8 @@ def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[st
     with_ann = [c for c in checks if getattr(c.dataset, 'ann_file', '') and
                 hasattr(c.dataset, 'path_format')]
     if not with_ann:
-        raise ValueError('none of the datasets reads an annotation file (ann_file) that a '
-                         'cleaned copy could replace')
+        raise InvalidValueError('none of the datasets reads an annotation file (ann_file) that a '
+                                'cleaned copy could replace')
     for check in checks:
         if check not in with_ann and check.problems:
             get_logger().warning(f'{check.name} has no annotation file to clean (e.g. split '

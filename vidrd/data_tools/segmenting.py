@@ -26,6 +26,7 @@ from .appendable_files import (append_lines, drop_partial_last_line, read_jsonl_
                                write_text_atomic)
 from .shot_detection import ShotDetection, segment_video, segment_video_job
 from .video_files import list_videos
+from vidrd.utils.errors import InvalidValueError
 
 SEGMENT_FIELDS = ('video_id', 'start', 'end', 'segment_id')
 
@@ -100,11 +101,12 @@ def segment_videos(video_dir: str, out: str, detection: Optional[ShotDetection] 
     """
     detection = detection or ShotDetection()
     if min_duration < 0:
-        raise ValueError(f'min_duration must be >= 0 seconds, got {min_duration}')
+        raise InvalidValueError(f'min_duration must be >= 0 seconds, got {min_duration}')
     if max_duration is not None and max_duration <= 0:
-        raise ValueError(f'max_duration must be positive seconds, got {max_duration}')
+        raise InvalidValueError(f'max_duration must be positive seconds, got {max_duration}')
     if max_duration is not None and min_duration > max_duration:
-        raise ValueError(f'min_duration {min_duration} s exceeds max_duration {max_duration} s')
+        raise InvalidValueError(
+            f'min_duration {min_duration} s exceeds max_duration {max_duration} s')
     videos = list(videos) if videos is not None else list_videos(video_dir)
     report = SegmentingReport(num_videos=len(videos))
     done = _resume(out)

@@ -12,6 +12,7 @@ import math
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
+from vidrd.utils.errors import InvalidValueError
 
 DETECTORS = ('content', 'adaptive')
 
@@ -33,9 +34,10 @@ class ShotDetection:
 
     def __post_init__(self):
         if self.detector not in DETECTORS:
-            raise ValueError(f'unknown shot detector {self.detector!r}: use one of {DETECTORS}')
+            raise InvalidValueError(
+                f'unknown shot detector {self.detector!r}: use one of {DETECTORS}')
         if self.min_scene_len < 1:
-            raise ValueError(f'min_scene_len must be >= 1 frame, got {self.min_scene_len}')
+            raise InvalidValueError(f'min_scene_len must be >= 1 frame, got {self.min_scene_len}')
 
     def build(self):
         from scenedetect import AdaptiveDetector, ContentDetector

@@ -9,6 +9,7 @@ from typing import List, Optional, Tuple
 from vidrd.datasets.action_recognition_dataset import VIDEO_EXTENSIONS
 from vidrd.datasets.annotations import require_dir
 from vidrd.datasets.video_io import VideoInfo
+from vidrd.utils.errors import DataError
 
 
 def video_id_of(relative_path: str) -> str:
@@ -31,8 +32,8 @@ def list_videos(video_dir: str) -> List[Tuple[str, str]]:
     twice = sorted(video_id for video_id, count in Counter(v for v, _ in videos).items()
                    if count > 1)
     if twice:
-        raise ValueError(f'{video_dir}: two files share a video id (same name, different '
-                         f'extension), e.g. {twice[:3]}; keep one of each')
+        raise DataError(f'{video_dir}: two files share a video id (same name, different '
+                        f'extension), e.g. {twice[:3]}; keep one of each')
     return videos
 
 

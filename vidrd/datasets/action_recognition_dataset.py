@@ -13,6 +13,7 @@ from vidrd.registry import DATASETS
 from vidrd.utils.logging import get_logger
 from .annotations import optional_float, read_mapping, read_table, require_dir, require_file
 from .base_video_dataset import BaseVideoDataset
+from vidrd.utils.errors import DataError, InvalidValueError
 
 ANNOTATION_FORMAT = ('a CSV / JSONL with a "path" column (or the fields of path_format) and a '
                      '"label" column (class name, or 0-based index into classes), optionally '
@@ -99,8 +100,8 @@ class ActionRecognitionDataset(BaseVideoDataset):
                 if name.lower().endswith(VIDEO_EXTENSIONS):
                     rows.append(dict(path=osp.join(class_name, name), label=class_name))
         if not rows:
-            raise ValueError(f'no videos ({", ".join(VIDEO_EXTENSIONS)}) found in the class '
-                             f'folders of {root!r}')
+            raise DataError(f'no videos ({", ".join(VIDEO_EXTENSIONS)}) found in the class '
+                            f'folders of {root!r}')
         return rows
 
     def _class_list(self, labels: List) -> List[str]:
@@ -113,7 +114,7 @@ class ActionRecognitionDataset(BaseVideoDataset):
             return list(self.classes_arg)
         names = {str(label) for label in labels if not _is_index(label)}
         if any(_is_index(label) for label in labels):
-            raise ValueError('integer labels need `classes` (names in label order)')
+            raise InvalidValueError('integer labels need `classes` (names in label order)')
         return sorted(names)
 
     def _captions(self) -> Dict[str, str]:
@@ -130,10 +131,10 @@ class ActionRecognitionDataset(BaseVideoDataset):
         for row_no, row in enumerate(read_table(path, 'segments file', SEGMENTS_FORMAT), 1):
             if 'video_id' not in row or optional_float(row.get('start')) is None \
                     or optional_float(row.get('end')) is None:
-                raise ValueError(f'{path}: row {row_no} needs video_id, start and end ({row})')
+                raise DataError(f'{path}: row {row_no} needs video_id, start and end ({row})')
             start, end = float(row['start']), float(row['end'])
             if end <= start:
-                raise ValueError(f'{path}: row {row_no} has end {end} <= start {start}')
+                raise DataError(f'{path}: row {row_no} has end {end} <= start {start}')
             video_id = str(row['video_id'])
             clips = segments.setdefault(video_id, [])
             segment_id = row.get('segment_id') or f'{video_id}_{len(clips):03d}'
@@ -161,17 +162,17 @@ class ActionRecognitionDataset(BaseVideoDataset):
             if _is_index(label):
                 class_label = int(label)
                 if not 0 <= class_label < len(self.class_names):
-                    raise ValueError(f'row {row_no}: label {label} outside 0..'
-                                     f'{len(self.class_names) - 1}')
+                    raise DataError(f'row {row_no}: label {label} outside 0..'
+                                    f'{len(self.class_names) - 1}')
             elif str(label) in label_of:
                 class_label = label_of[str(label)]
             else:
-                raise ValueError(f'row {row_no}: class {label!r} is not in the class list')
+                raise DataError(f'row {row_no}: class {label!r} is not in the class list')
             class_name = self.class_names[class_label]
             try:
                 relative = self.path_format.format(**row)
             except KeyError as error:
-                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} needed by '
+                raise DataError(f'{self.ann_file}: row {row_no} has no column {error} needed by '
                                f'path_format {self.path_format!r}') from None
             video_id = str(row.get('video_id') or osp.splitext(osp.basename(relative))[0])
             base = dict(video_path=osp.join(prefix, relative) if prefix else relative,

@@ -8,6 +8,7 @@ import csv
 import json
 import os.path as osp
 from typing import Dict, List, Optional
+from vidrd.utils.errors import DataError, InvalidValueError
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -60,8 +61,8 @@ def read_table(path: str, what: str = 'annotation file', expected: str = '') -> 
             return [dict(value, id=key) if isinstance(value, dict) else dict(id=key, value=value)
                     for key, value in data.items()]
         return list(data)
-    raise ValueError(f'{what} {path!r} has an unknown extension {ext!r}: use .csv, .tsv, '
-                     '.jsonl or .json')
+    raise InvalidValueError(f'{what} {path!r} has an unknown extension {ext!r}: use .csv, .tsv, '
+                            '.jsonl or .json')
 
 
 def read_jsonl(path: str, hint: str = '') -> List[Dict]:
@@ -76,8 +77,8 @@ def read_jsonl(path: str, hint: str = '') -> List[Dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as error:
-                raise ValueError(f'{path}:{line_no}: not a JSON object ({error}){hint}'
-                                 ) from error
+                raise DataError(f'{path}:{line_no}: not a JSON object ({error}){hint}'
+                                ) from error
     return rows
 
 
@@ -95,7 +96,7 @@ def read_mapping(path: str, key_field: str, value_field: str, what: str,
     mapping = {}
     for row in rows:
         if key_field not in row or value_field not in row:
-            raise ValueError(f'{what} {path!r}: a row lacks the column {key_field!r} or '
+            raise DataError(f'{what} {path!r}: a row lacks the column {key_field!r} or '
                            f'{value_field!r} (row: {row})')
         mapping[str(row[key_field])] = str(row[value_field])
     return mapping

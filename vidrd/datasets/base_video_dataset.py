@@ -11,6 +11,7 @@ from vidrd.registry import TRANSFORMS
 from vidrd.utils.logging import get_logger
 from .annotations import DataNotFoundError
 from .bad_samples import SKIPPED_SAMPLES_KEY, BadSampleCounter
+from vidrd.utils.errors import DataError
 
 
 def build_pipeline(pipeline: Sequence[Union[dict, Callable]]) -> List[Callable]:
@@ -84,9 +85,9 @@ class BaseVideoDataset(BaseDataset):
             return
         super().full_init()
         if len(self) == 0:
-            raise ValueError(f'{type(self).__name__}: no samples found in '
-                             f'{self.ann_file or self.data_root!r}; check the annotation file '
-                             'and filters.')
+            raise DataError(f'{type(self).__name__}: no samples found in '
+                            f'{self.ann_file or self.data_root!r}; check the annotation file '
+                            'and filters.')
         self._check_sample_files()
 
     def _check_sample_files(self) -> None:

@@ -5,6 +5,7 @@ from typing import Optional
 from vidrd.registry import DATASETS
 from .annotations import read_table
 from .base_video_dataset import BaseVideoDataset
+from vidrd.utils.errors import DataError
 
 IMAGE_TEXT_FORMAT = ('a CSV with a header line and columns path,caption, or a JSONL file with one '
                      '{"path": ..., "caption": ...} object per line; paths relative to data_root '
@@ -53,7 +54,7 @@ class ImageTextDataset(BaseVideoDataset):
                 relative = self.path_format.format(**row)
                 caption = row[self.caption_key]
             except KeyError as error:
-                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} '
+                raise DataError(f'{self.ann_file}: row {row_no} has no column {error} '
                                f'(columns: {sorted(row)}); expected {IMAGE_TEXT_FORMAT}') from None
             data_list.append(dict(img_path=osp.join(prefix, relative) if prefix else relative,
                                   caption=str(caption)))

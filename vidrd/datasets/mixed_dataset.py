@@ -6,6 +6,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from vidrd.registry import DATASETS
+from vidrd.utils.errors import DataError, InvalidValueError
 
 
 def _build(dataset):
@@ -66,14 +67,15 @@ class MixedDataset(Dataset):
                  shuffle: bool = True,
                  lazy_init: bool = False):
         if not datasets:
-            raise ValueError('MixedDataset needs at least one dataset')
+            raise InvalidValueError('MixedDataset needs at least one dataset')
         self.datasets: List[Dataset] = [_build(d) for d in datasets]
         if weights is not None:
             weights = [float(w) for w in weights]
             if len(weights) != len(self.datasets):
-                raise ValueError(f'{len(weights)} weights for {len(self.datasets)} datasets')
+                raise InvalidValueError(f'{len(weights)} weights for {len(self.datasets)} datasets')
             if min(weights) < 0 or sum(weights) <= 0:
-                raise ValueError(f'weights must be non-negative with a positive sum, got {weights}')
+                raise InvalidValueError(
+                    f'weights must be non-negative with a positive sum, got {weights}')
         self.weights = weights
         self.num_samples = num_samples
         self.seed = seed
@@ -97,7 +99,7 @@ class MixedDataset(Dataset):
         lengths = [len(d) for d in self.datasets]
         for dataset, length in zip(self.datasets, lengths):
             if length == 0:
-                raise ValueError(f'MixedDataset: {type(dataset).__name__} is empty')
+                raise DataError(f'MixedDataset: {type(dataset).__name__} is empty')
         if self.weights is None:
             self._index = np.concatenate([
                 np.stack([np.full(n, d), np.arange(n)], axis=1) for d, n in enumerate(lengths)])

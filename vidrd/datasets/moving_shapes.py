@@ -20,6 +20,7 @@ from mmengine.dataset import BaseDataset
 from vidrd.registry import DATASETS
 from vidrd.utils.logging import get_logger
 from .base_video_dataset import build_pipeline
+from vidrd.utils.errors import InvalidValueError
 
 #: Named colours (RGB). All are saturated, so their hue identifies them.
 PALETTE: Dict[str, Tuple[int, int, int]] = {
@@ -83,10 +84,11 @@ def _rgb(value: Union[str, Sequence[int]], table: Dict[str, Tuple[int, int, int]
          what: str) -> Tuple[int, int, int]:
     if isinstance(value, str):
         if value not in table:
-            raise ValueError(f'unknown {what} {value!r}; choose from {sorted(table)} or give RGB')
+            raise InvalidValueError(
+                f'unknown {what} {value!r}; choose from {sorted(table)} or give RGB')
         return table[value]
     if len(value) != 3:
-        raise ValueError(f'{what} must be a name or an (r, g, b) triple, got {value}')
+        raise InvalidValueError(f'{what} must be a name or an (r, g, b) triple, got {value}')
     return tuple(int(v) for v in value)
 
 
@@ -165,8 +167,8 @@ class MovingShapesDataset(BaseDataset):
                  lazy_init: bool = False,
                  serialize_data: bool = False):
         if num_samples < 1 or num_frames < 1:
-            raise ValueError(f'num_samples and num_frames must be >= 1, got {num_samples}, '
-                             f'{num_frames}')
+            raise InvalidValueError(f'num_samples and num_frames must be >= 1, got {num_samples}, '
+                                    f'{num_frames}')
         self.size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
         if isinstance(colors, dict):
             self.palette = {name: _rgb(rgb, PALETTE, 'colour') for name, rgb in colors.items()}
@@ -177,30 +179,35 @@ class MovingShapesDataset(BaseDataset):
                 raise ValueError(f'unknown shape {shape!r}; choose from {SHAPES}')
         for direction in directions:
             if direction not in DIRECTIONS:
-                raise ValueError(f'unknown direction {direction!r}; '
-                                 f'choose from {tuple(DIRECTIONS)}')
+                raise InvalidValueError(f'unknown direction {direction!r}; '
+                                        f'choose from {tuple(DIRECTIONS)}')
         if split not in ('train', 'heldout', 'all'):
-            raise ValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}")
+            raise InvalidValueError(f"split must be 'train', 'heldout' or 'all', got {split!r}")
         if wrap and not 0 < min(extent_range) <= max(extent_range) <= 0.5:
-            raise ValueError(f'with wrap=True, extent_range {extent_range} must be in (0, 0.5] of '
-                             'the frame (a larger shape would touch itself around the torus)')
+            raise InvalidValueError(
+                f'with wrap=True, extent_range {extent_range} must be in (0, 0.5] of '
+                'the frame (a larger shape would touch itself around the torus)')
         if not wrap and (max(extent_range) + max(travel_range) > 1.0 or min(extent_range) <= 0):
-            raise ValueError(f'extent_range {extent_range} + travel_range {travel_range} must stay '
-                             'within 1 so the shape never leaves the frame (or set wrap=True)')
+            raise InvalidValueError(
+                f'extent_range {extent_range} + travel_range {travel_range} must stay '
+                'within 1 so the shape never leaves the frame (or set wrap=True)')
         if start not in ('random', 'center', 'window'):
-            raise ValueError(f"start must be 'random', 'center' or 'window', got {start!r}")
+            raise InvalidValueError(f"start must be 'random', 'center' or 'window', got {start!r}")
         if start == 'window' and not wrap:
-            raise ValueError("start='window' cuts clips from an endless trajectory: set wrap=True")
+            raise InvalidValueError(
+                "start='window' cuts clips from an endless trajectory: set wrap=True")
         if window_weights is not None and (not len(window_weights) or min(window_weights) < 0
                                            or sum(window_weights) <= 0):
-            raise ValueError(f'window_weights must be non-negative with a positive sum (or None: '
-                             f'any offset), got {window_weights}')
+            raise InvalidValueError(
+                f'window_weights must be non-negative with a positive sum (or None: '
+                f'any offset), got {window_weights}')
         if offset_step < 0:
-            raise ValueError(f'offset_step must be >= 0 pixels, got {offset_step}')
+            raise InvalidValueError(f'offset_step must be >= 0 pixels, got {offset_step}')
         if start == 'center' and not wrap and max(extent_range) + 2 * max(travel_range) > 1.0:
-            raise ValueError(f'with start="center", extent_range {extent_range} + 2 x '
-                             f'travel_range {travel_range} must stay within 1 so the shape never '
-                             'leaves the frame')
+            raise InvalidValueError(
+                f'with start="center", extent_range {extent_range} + 2 x '
+                f'travel_range {travel_range} must stay within 1 so the shape never '
+                'leaves the frame')
         self.start = start
         self.wrap = wrap
         self.lane = float(lane)
@@ -228,7 +235,8 @@ class MovingShapesDataset(BaseDataset):
         else:
             self.combinations = list(self.all_combinations)
         if not self.combinations:
-            raise ValueError(f'the {split!r} split of MovingShapesDataset has no combinations')
+            raise InvalidValueError(
+                f'the {split!r} split of MovingShapesDataset has no combinations')
         self._warn_uncovered()
         super().__init__(ann_file='', data_root='', data_prefix={},
                          pipeline=build_pipeline(pipeline), test_mode=test_mode,

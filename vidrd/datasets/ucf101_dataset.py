@@ -22,6 +22,7 @@ import numpy as np
 from vidrd.registry import DATASETS
 from .annotations import DataNotFoundError, require_dir, require_file
 from .base_video_dataset import BaseVideoDataset
+from vidrd.utils.errors import DataError, InvalidValueError
 
 DEFAULT_PROMPTS_FILE = osp.join(osp.dirname(osp.abspath(__file__)), 'prompts',
                                 'ucf101_prompts.json')
@@ -71,7 +72,7 @@ def read_class_index(path: str) -> List[str]:
             pairs.append((int(parts[0]), parts[1]))
     pairs.sort()
     if [label for label, _ in pairs] != list(range(1, len(pairs) + 1)):
-        raise ValueError(f'{path}: labels must run 1..{len(pairs)} without gaps')
+        raise DataError(f'{path}: labels must run 1..{len(pairs)} without gaps')
     return [name for _, name in pairs]
 
 
@@ -109,9 +110,9 @@ class UCF101Dataset(BaseVideoDataset):
                  prompts_file: Optional[str] = None,
                  **kwargs):
         if subset not in ('train', 'test'):
-            raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
+            raise InvalidValueError(f"subset must be 'train' or 'test', got {subset!r}")
         if split not in (1, 2, 3):
-            raise ValueError(f'split must be 1, 2 or 3, got {split}')
+            raise InvalidValueError(f'split must be 1, 2 or 3, got {split}')
         if not data_root:
             raise DataNotFoundError('UCF101Dataset needs data_root: the folder holding UCF-101/ '
                                     'and ucfTrainTestlist/')
@@ -149,8 +150,8 @@ class UCF101Dataset(BaseVideoDataset):
         for relative in read_split_list(split_path):
             class_name = relative.split('/')[0]
             if class_name not in label_of:
-                raise ValueError(f'{split_path}: class folder {class_name!r} of {relative!r} is '
-                                 f'not in {self.class_index_file}')
+                raise DataError(f'{split_path}: class folder {class_name!r} of {relative!r} is '
+                                f'not in {self.class_index_file}')
             prompts = self._prompts[class_name]
             data_list.append(dict(
                 video_path=osp.join(self.data_prefix['video'], relative),
@@ -170,7 +171,7 @@ class UCF101Dataset(BaseVideoDataset):
             else:
                 resolved[name] = value
         if missing:
-            raise ValueError(f'{self.prompts_file}: no prompt for class(es) {missing[:10]}'
+            raise DataError(f'{self.prompts_file}: no prompt for class(es) {missing[:10]}'
                            f'{" ..." if len(missing) > 10 else ""}; give one per class of '
                            f'{self.class_index_file}')
         return resolved
@@ -208,7 +209,7 @@ class UCF101Dataset(BaseVideoDataset):
         names = self._class_names
         weights = np.array([counts[name] for name in names], dtype=np.float64)
         if weights.sum() == 0:
-            raise ValueError(f'{self._split_path("train")} lists no videos')
+            raise DataError(f'{self._split_path("train")} lists no videos')
         exact = weights / weights.sum() * num_samples
         per_class = np.floor(exact).astype(int)
         remainder = num_samples - per_class.sum()

@@ -21,6 +21,7 @@ import av
 import numpy as np
 
 from .bad_samples import UnreadableSampleError
+from vidrd.utils.errors import InvalidValueError
 
 __all__ = ['VideoInfo', 'probe_video', 'read_video', 'write_video', 'to_uint8_frames']
 
@@ -192,7 +193,7 @@ def write_video(path: str, frames, fps: Union[int, float] = 8, crf: int = 18) ->
     if len(frames) == 0:
         raise ValueError(f'no frames to write to {path}')
     if fps <= 0:
-        raise ValueError(f'fps must be positive, got {fps}')
+        raise InvalidValueError(f'fps must be positive, got {fps}')
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     ext = osp.splitext(path)[1].lower()
@@ -203,7 +204,7 @@ def write_video(path: str, frames, fps: Union[int, float] = 8, crf: int = 18) ->
                        duration=max(1, int(round(1000.0 / fps))), optimize=False)
         return path
     if ext not in ('.mp4', '.mov', '.mkv', '.avi'):
-        raise ValueError(f'unsupported video extension {ext!r} for {path}: use .mp4 or .gif')
+        raise InvalidValueError(f'unsupported video extension {ext!r} for {path}: use .mp4 or .gif')
     pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode='edge')

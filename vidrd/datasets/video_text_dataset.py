@@ -5,6 +5,7 @@ from typing import Optional
 from vidrd.registry import DATASETS
 from .annotations import optional_float, read_table
 from .base_video_dataset import BaseVideoDataset
+from vidrd.utils.errors import DataError
 
 VIDEO_TEXT_FORMAT = ('a CSV with a header line and columns path,caption[,start,end] (start / end '
                      'in seconds, optional), or a JSONL file with one {"path": ..., "caption": '
@@ -57,7 +58,7 @@ class VideoTextDataset(BaseVideoDataset):
                 relative = self.path_format.format(**row)
                 caption = row[self.caption_key]
             except KeyError as error:
-                raise ValueError(f'{self.ann_file}: row {row_no} has no column {error} '
+                raise DataError(f'{self.ann_file}: row {row_no} has no column {error} '
                                f'(columns: {sorted(row)}); expected {VIDEO_TEXT_FORMAT}') from None
             data_list.append(dict(
                 video_path=osp.join(prefix, relative) if prefix else relative,

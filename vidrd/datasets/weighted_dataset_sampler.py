@@ -7,6 +7,7 @@ from torch.utils.data import Sampler
 
 from vidrd.registry import DATA_SAMPLERS
 from .mixed_dataset import weighted_mix
+from vidrd.utils.errors import InvalidValueError
 
 
 @DATA_SAMPLERS.register_module()
@@ -32,12 +33,14 @@ class WeightedDatasetSampler(Sampler):
             raise TypeError('WeightedDatasetSampler needs a concatenated dataset with .datasets '
                             '(MixedDataset with weights=None, or ConcatDataset)')
         if getattr(dataset, 'weights', None) is not None:
-            raise ValueError('the MixedDataset already mixes by weight; set its weights=None '
-                             'when sampling with WeightedDatasetSampler')
+            raise InvalidValueError(
+                'the MixedDataset already mixes by weight; set its weights=None '
+                'when sampling with WeightedDatasetSampler')
         if len(weights) != len(parts):
-            raise ValueError(f'{len(weights)} weights for {len(parts)} datasets')
+            raise InvalidValueError(f'{len(weights)} weights for {len(parts)} datasets')
         if min(weights) < 0 or sum(weights) <= 0:
-            raise ValueError(f'weights must be non-negative with a positive sum, got {weights}')
+            raise InvalidValueError(
+                f'weights must be non-negative with a positive sum, got {weights}')
         self.lengths = [len(part) for part in parts]
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
         self.weights = [float(w) for w in weights]

@@ -9,6 +9,7 @@ from torch import nn
 
 from vidrd.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 from vidrd.utils.logging import get_logger
+from vidrd.utils.errors import InvalidValueError
 
 # options of an OptimWrapper that are dicts themselves (shared by every group when given once)
 _SHARED_DICT_KEYS = ('clip_grad',)
@@ -40,7 +41,7 @@ class GeneratorDiscriminatorOptimWrapperConstructor:
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
         if paramwise_cfg:
-            raise ValueError(
+            raise InvalidValueError(
                 f'{type(self).__name__} does not support paramwise_cfg ({paramwise_cfg}): its '
                 'parameter groups come from the model\'s parameters_to_optimize(); set lr / '
                 'weight_decay per group in optim_wrapper.generator / .discriminator instead')
@@ -48,7 +49,7 @@ class GeneratorDiscriminatorOptimWrapperConstructor:
             raise TypeError(f'optim_wrapper must be a dict, got {type(optim_wrapper_cfg)}')
         cfg = copy.deepcopy(dict(optim_wrapper_cfg))
         if 'optimizer' in cfg:
-            raise ValueError(
+            raise InvalidValueError(
                 'optim_wrapper.optimizer is ambiguous with one optimiser per group: give each '
                 'group its own, e.g. optim_wrapper.generator.optimizer=dict(type=\'Adam\', ...)')
         self.group_cfgs: Dict[str, dict] = {
@@ -57,10 +58,11 @@ class GeneratorDiscriminatorOptimWrapperConstructor:
         self.shared_cfg = {k: v for k, v in cfg.items() if k not in self.group_cfgs}
         for key, value in self.shared_cfg.items():
             if isinstance(value, dict) and key not in _SHARED_DICT_KEYS:
-                raise ValueError(f'optim_wrapper.{key} has no optimizer: a parameter group needs '
-                                 f'{key}=dict(optimizer=dict(type=..., lr=...), ...)')
+                raise InvalidValueError(
+                    f'optim_wrapper.{key} has no optimizer: a parameter group needs '
+                    f'{key}=dict(optimizer=dict(type=..., lr=...), ...)')
         if not self.group_cfgs:
-            raise ValueError(
+            raise InvalidValueError(
                 f'optim_wrapper names no group with an optimizer (got keys {sorted(cfg)}); '
                 'expected e.g. generator=dict(optimizer=dict(type=\'Adam\', lr=1e-4)) and '
                 'discriminator=dict(optimizer=...)')
@@ -109,7 +111,8 @@ class GeneratorDiscriminatorOptimWrapperConstructor:
                 continue
             params = list(groups[name])
             if not params:
-                raise ValueError(f'parameter group {name!r} of {type(module).__name__} is empty')
+                raise InvalidValueError(
+                    f'parameter group {name!r} of {type(module).__name__} is empty')
             cfg = self.group_wrapper_cfg(name)
             optimizer = self._build_optimizer(cfg.pop('optimizer'), params)
             wrappers[name] = OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))

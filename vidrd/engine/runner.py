@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from vidrd.registry import RUNNERS
 from vidrd.utils.checkpoint import checkpoint_format, require_path
-from vidrd.utils.cli import NotACheckpointError
+from vidrd.utils.errors import NotACheckpointError
 
 
 def check_checkpoint_file(filename: str) -> None:

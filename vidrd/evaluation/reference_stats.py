@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from vidrd.utils.checkpoint import require_path
+from vidrd.utils.errors import InvalidValueError
 
 
 @dataclass
@@ -52,7 +53,8 @@ class ReferenceStats:
                 np.savez(f, mean=self.mean, cov=self.cov, count=np.int64(self.count),
                          extractor=np.array(self.extractor))
         else:
-            raise ValueError(f'reference statistics go to a .npz or .safetensors file, not {path!r}')
+            raise InvalidValueError(
+                f'reference statistics go to a .npz or .safetensors file, not {path!r}')
         os.replace(tmp, path)
 
     @classmethod
@@ -78,7 +80,7 @@ class ReferenceStats:
 
     def check_extractor(self, identity: str, source: str = 'reference statistics') -> None:
         if identity != self.extractor:
-            raise ValueError(
+            raise InvalidValueError(
                 f'{source} were computed with extractor "{self.extractor}", but the metric uses '
                 f'"{identity}"; recompute them with tools/compute_reference_stats.py')
 
@@ -109,7 +111,8 @@ class RunningFeatureStatistics:
 
     def finalize(self, extractor: str) -> ReferenceStats:
         if self.count < 2:
-            raise ValueError(f'reference statistics need at least 2 feature vectors, got {self.count}')
+            raise InvalidValueError(
+                f'reference statistics need at least 2 feature vectors, got {self.count}')
         mean_centred = self.sum / self.count
         cov = (self.sum_outer - self.count * np.outer(mean_centred, mean_centred)) / (self.count - 1)
         return ReferenceStats(self.shift + mean_centred, cov, self.count, extractor)
@@ -169,25 +172,27 @@ def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
     from tqdm import tqdm
 
     from vidrd.registry import DATASETS
-    from vidrd.utils.cli import check_value
+    from vidrd.utils.errors import check_value
     from vidrd.utils.logging import get_logger
     from .metrics.sample_fields import build_extractor, to_unit_range
 
     check_value(num_videos is None or num_videos >= 2,
-                f'num_videos must be >= 2 (a covariance needs two videos), got {num_videos}')
-    check_value(batch_size >= 1, f'batch_size must be >= 1, got {batch_size}')
+                f'num_videos must be >= 2 (a covariance needs two videos), got {num_videos}',
+                'num_videos')
+    check_value(batch_size >= 1, f'batch_size must be >= 1, got {batch_size}', 'batch_size')
     cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
     init_default_scope(cfg.get('default_scope', 'vidrd'))
     metrics = frechet_metric_configs(cfg)
     if extractor is None:
         if not metrics:
-            raise ValueError('no extractor given and the config\'s test_evaluator has no '
-                             f'{" / ".join(FRECHET_METRICS)} metric to take one from')
+            raise InvalidValueError('no extractor given and the config\'s test_evaluator has no '
+                                    f'{" / ".join(FRECHET_METRICS)} metric to take one from')
         extractor = metrics[0]['extractor']
     if out is None:
         out = metrics[0].get('reference_stats') if metrics else None
         if out is None:
-            raise ValueError('say where to write the statistics (--out stats.npz)')
+            raise InvalidValueError("say where to write the statistics (out='stats.npz')",
+                                    parameter='out')
     extractor = build_extractor(extractor).to(device)
     if dataloader is None:
         dataloader = 'reference_dataloader' if 'reference_dataloader' in cfg else \
@@ -206,9 +211,9 @@ def compute_reference_stats(cfg, out: Optional[str] = None, extractor=None,
         for item in items:
             video = _video_of(item, video_key)
             if video is None or not torch.is_tensor(video) or video.ndim != 4 or video.shape[0] != 3:
-                raise ValueError(f'dataset item has no (3, F, H, W) video under '
-                                 f'{video_key or "inputs / data_samples.gt_video"} (keys: '
-                                 f'{sorted(item)}); choose --video-key')
+                raise InvalidValueError(f'dataset item has no (3, F, H, W) video under '
+                                        f'{video_key or "inputs / data_samples.gt_video"} (keys: '
+                                        f'{sorted(item)}); choose video_key', parameter='video_key')
             videos.append(to_unit_range(video, video_range, video_key or 'inputs'))
         with torch.no_grad():
             features = extractor.extract_features(torch.stack(videos).to(device))

@@ -22,6 +22,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from vidrd.registry import DATASETS
+from vidrd.utils.errors import DataError, InvalidValueError
 
 
 def sample_prompt_classes(class_counts: Sequence[int], num_prompts: int = 10000,
@@ -37,7 +38,8 @@ def sample_prompt_classes(class_counts: Sequence[int], num_prompts: int = 10000,
     """
     weights = np.asarray(class_counts, dtype=np.float64)
     if weights.ndim != 1 or weights.size == 0 or (weights < 0).any() or weights.sum() == 0:
-        raise ValueError(f'class_counts must be non-negative counts, not all zero; got {class_counts}')
+        raise InvalidValueError(
+            f'class_counts must be non-negative counts, not all zero; got {class_counts}')
     exact = weights / weights.sum() * num_prompts
     per_class = np.floor(exact).astype(np.int64)
     remainder = int(num_prompts - per_class.sum())
@@ -101,7 +103,7 @@ class UCF101PromptDataset(Dataset):
         from vidrd.datasets.ucf101_dataset import load_class_prompts, read_class_index
         if class_counts is None:
             if split_file is None:
-                raise ValueError(
+                raise InvalidValueError(
                     'UCF101PromptDataset needs the training split\'s class distribution: '
                     'class_counts={class: count} or split_file=<ucfTrainTestlist/trainlist01.txt>')
             class_counts = class_counts_from_split_file(split_file)
@@ -109,12 +111,12 @@ class UCF101PromptDataset(Dataset):
             order = read_class_index(class_index_file)
             unknown = sorted(set(class_counts) - set(order))
             if unknown:
-                raise ValueError(f'classes {unknown[:10]} are not in {class_index_file}')
+                raise DataError(f'classes {unknown[:10]} are not in {class_index_file}')
             class_counts = {name: class_counts.get(name, 0) for name in order}
         prompts_file = prompts_file or _default_prompts_file()
         if prompts_file is None:
-            raise ValueError('UCF101PromptDataset: no prompts_file given and the shipped '
-                             'vidrd/datasets/prompts/ucf101_prompts.json is missing')
+            raise InvalidValueError('UCF101PromptDataset: no prompts_file given and the shipped '
+                                    'vidrd/datasets/prompts/ucf101_prompts.json is missing')
         prompts = load_class_prompts(prompts_file)
         self.classes: List[str] = list(class_counts)
         self.prompts: Dict[str, List[str]] = {}
@@ -126,7 +128,7 @@ class UCF101PromptDataset(Dataset):
             else:
                 missing.append(name)
         if missing:
-            raise ValueError(f'{prompts_file}: no prompt for class(es) {missing[:10]}')
+            raise DataError(f'{prompts_file}: no prompt for class(es) {missing[:10]}')
         self.labels = sample_prompt_classes([class_counts[c] for c in self.classes],
                                             num_prompts, seed)
         # the k-th video of a class takes that class's prompts in turn

@@ -20,6 +20,7 @@ from torch import nn
 from vidrd.registry import MODELS
 
 from .temporal_vae_finetuner import ModelConfig, TemporalVAEFinetuner
+from vidrd.utils.errors import InvalidValueError
 
 
 @MODELS.register_module()
@@ -42,7 +43,7 @@ class AutoencoderKLTrainer(TemporalVAEFinetuner):
     def _select_trainable(self, vae: nn.Module) -> None:
         """Every VAE weight trains; the VAE must be 2D."""
         if getattr(vae, 'has_temporal_layers', False):
-            raise ValueError(
+            raise InvalidValueError(
                 'AutoencoderKLTrainer trains a 2D VAE; this one has decoder temporal layers. '
                 'Build it with temporal_conv=None, or fine-tune only the temporal layers with '
                 'TemporalVAEFinetuner')

@@ -25,6 +25,7 @@ from vidrd.registry import MODELS
 from . import discriminators  # noqa: F401  (registers the patch discriminators)
 from .builder import build_module
 from .losses import GAN_LOSS_TYPES, adaptive_gan_weight, discriminator_loss, generator_loss
+from vidrd.utils.errors import InvalidValueError
 
 ModelConfig = Union[dict, nn.Module]
 
@@ -72,7 +73,8 @@ class TemporalVAEFinetuner(BaseModel):
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if gan_loss not in GAN_LOSS_TYPES:
-            raise ValueError(f'gan_loss {gan_loss!r} not supported; use one of {GAN_LOSS_TYPES}')
+            raise InvalidValueError(
+                f'gan_loss {gan_loss!r} not supported; use one of {GAN_LOSS_TYPES}')
         self.vae = build_module(vae, MODELS)
         self._select_trainable(self.vae)
         self.vae.decoder.gradient_checkpointing = gradient_checkpointing
@@ -94,7 +96,7 @@ class TemporalVAEFinetuner(BaseModel):
     def _select_trainable(self, vae: nn.Module) -> None:
         """Frozen: encoder, quant convs and every original decoder weight; trainable: temp_*."""
         if not getattr(vae, 'has_temporal_layers', False):
-            raise ValueError(
+            raise InvalidValueError(
                 'TemporalVAEFinetuner needs a VAE whose decoder has temporal layers; build it '
                 "with temporal_conv=dict(type='TemporalConv', num_layers=3) (SD's VAE gets "
                 'zero-initialised ones) or load a vae_finetuned/ folder')

@@ -10,7 +10,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from vidrd.registry import DIFFUSION_SCHEDULERS, MODELS
-from vidrd.utils.cli import check_value
+from vidrd.utils.errors import InvalidValueError, check_value
 from vidrd.utils.logging import get_logger
 from vidrd.utils.precision import resolve_autocast, resolve_precision
 
@@ -101,13 +101,13 @@ class VidRD(BaseModel):
         sampling_scheduler.setdefault('prediction_type', self.noise_schedule.prediction_type)
         self.sampling_scheduler = DIFFUSION_SCHEDULERS.build(sampling_scheduler)
         if self.sampling_scheduler.prediction_type != self.noise_schedule.prediction_type:
-            raise ValueError(
+            raise InvalidValueError(
                 f'sampling_scheduler.prediction_type={self.sampling_scheduler.prediction_type!r} '
                 f'differs from noise_schedule.prediction_type='
                 f'{self.noise_schedule.prediction_type!r}: the sampler must read the output the '
                 'U-Net was trained to produce')
         if not 0.0 <= caption_dropout <= 1.0:
-            raise ValueError(f'caption_dropout must be in [0, 1], got {caption_dropout}')
+            raise InvalidValueError(f'caption_dropout must be in [0, 1], got {caption_dropout}')
         self.caption_dropout = caption_dropout
         sampler_cfg = copy.deepcopy(dict(long_video_sampler or {}))
         if 'type' not in sampler_cfg:  # e.g. only a tool's --amp: the default sampler with it
@@ -167,8 +167,8 @@ class VidRD(BaseModel):
     def _freeze(self) -> None:
         unknown = set(self.trainable) - set(PARAMETER_GROUPS)
         if unknown:
-            raise ValueError(f'trainable: unknown group(s) {sorted(unknown)}; '
-                             f'choose from {sorted(PARAMETER_GROUPS)}')
+            raise InvalidValueError(f'trainable: unknown group(s) {sorted(unknown)}; '
+                                    f'choose from {sorted(PARAMETER_GROUPS)}')
         for module in (self.vae, self.text_encoder):
             module.requires_grad_(False).eval()
         count = 0

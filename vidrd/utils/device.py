@@ -8,7 +8,7 @@ import os
 
 import torch
 
-from vidrd.utils.cli import InvalidValueError
+from vidrd.utils.errors import InvalidValueError
 from vidrd.utils.logging import get_logger
 
 AUTO = 'auto'

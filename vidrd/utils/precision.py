@@ -13,7 +13,7 @@ from typing import Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
 import torch
 
-from vidrd.utils.cli import InvalidValueError
+from vidrd.utils.errors import InvalidValueError
 from vidrd.utils.logging import get_logger
 
 #: accepted names -> dtype (short names first: they are what the tools print)
@@ -140,7 +140,8 @@ def resolve_precision(value: Precision, setting: str = 'precision') -> Optional[
 def _refusal(value, setting: str, auto: bool = False) -> InvalidValueError:
     return InvalidValueError(f'{setting}={value!r} is not one of {precision_names()}'
                              + (f', {AUTO}' if auto else '')
-                             + ' (or the torch dtypes bfloat16, float16, float32)')
+                             + ' (or the torch dtypes bfloat16, float16, float32)',
+                             parameter=setting)
 
 
 def resolve_autocast(value: Precision, setting: str = 'autocast_dtype',

@@ -6,6 +6,7 @@ from vidrd.registry import MODELS
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into
 
 from .motion_checkpoints import read_motion_checkpoint, to_vidrd_names
+from vidrd.utils.errors import InvalidValueError
 
 #: the original release's motion modules (mm_sd_v15*.ckpt carry no config)
 ORIGINAL_MOTION_CONFIG = dict(motion_num_attention_heads=8, motion_norm_num_groups=32,
@@ -16,8 +17,9 @@ def _single(config: dict, key: str, source: str) -> int:
     value = config.get(key, ORIGINAL_MOTION_CONFIG.get(key))
     values = set(value) if isinstance(value, (list, tuple)) else {value}
     if len(values) != 1:
-        raise ValueError(f'{source}: {key}={value!r}; vidrd\'s AnimateDiffUNet needs one value '
-                         'for every level')
+        raise InvalidValueError(
+            f'{source}: {key}={value!r}; vidrd\'s AnimateDiffUNet needs one value '
+            'for every level')
     return values.pop()
 
 

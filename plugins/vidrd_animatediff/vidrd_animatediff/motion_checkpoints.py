@@ -23,6 +23,7 @@ import torch
 
 from vidrd.models.temporal import frame_position_embedding
 from vidrd.utils.checkpoint import find_weights_file, load_state_dict, require_path
+from vidrd.utils.errors import InvalidValueError
 
 MOTION_HINT = ('AnimateDiff motion modules are the original release\'s mm_sd_v15.ckpt / '
                'mm_sd_v15_v2.ckpt (github.com/guoyww/AnimateDiff) or a diffusers MotionAdapter '
@@ -45,8 +46,8 @@ def _check_position_table(key: str, table: torch.Tensor, source: str) -> None:
     _, length, dim = table.shape
     expected = frame_position_embedding(length, dim)
     if not torch.allclose(table.float(), expected, atol=1e-4):
-        raise ValueError(f'{source}: {key} is not the sinusoidal position table the motion '
-                         'module computes (a learned table is not supported)')
+        raise InvalidValueError(f'{source}: {key} is not the sinusoidal position table the motion '
+                                'module computes (a learned table is not supported)')
 
 
 def to_vidrd_names(state: Mapping[str, torch.Tensor], source: str = 'checkpoint'

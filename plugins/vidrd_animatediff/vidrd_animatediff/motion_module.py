@@ -8,6 +8,7 @@ from vidrd.models.temporal import frame_position_embedding
 from vidrd.models.temporal.temporal_attention import FrameAttention
 from vidrd.models.unets.resnet import video_group_norm
 from vidrd.registry import TEMPORAL_LAYERS
+from vidrd.utils.errors import InvalidValueError
 
 
 class GEGLU(nn.Module):
@@ -106,12 +107,14 @@ class AnimateDiffMotionModule(nn.Module):
                  dropout: float = 0.0, zero_init: bool = True, norm_over_frames: bool = False):
         super().__init__()
         if in_channels % num_heads:
-            raise ValueError(f'AnimateDiffMotionModule: num_heads={num_heads} does not divide '
-                             f'in_channels={in_channels}; choose a divisor of every level\'s '
-                             'block_out_channels')
+            raise InvalidValueError(
+                f'AnimateDiffMotionModule: num_heads={num_heads} does not divide '
+                f'in_channels={in_channels}; choose a divisor of every level\'s '
+                'block_out_channels')
         if in_channels % norm_num_groups:
-            raise ValueError(f'AnimateDiffMotionModule: norm_num_groups={norm_num_groups} does '
-                             f'not divide in_channels={in_channels}')
+            raise InvalidValueError(
+                f'AnimateDiffMotionModule: norm_num_groups={norm_num_groups} does '
+                f'not divide in_channels={in_channels}')
         self.norm = nn.GroupNorm(norm_num_groups, in_channels, eps=1e-6)
         self.norm_over_frames = norm_over_frames
         self.proj_in = nn.Linear(in_channels, in_channels)

@@ -6,6 +6,7 @@ import torch
 
 from vidrd.models.long_video import LongVideoContext, LongVideoStrategy
 from vidrd.registry import LONG_VIDEO_STRATEGIES
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -44,11 +45,11 @@ class FreeNoiseRescheduling(LongVideoStrategy):
 
     def __init__(self, window_stride: int = 4, window_size: Optional[int] = None):
         if int(window_stride) < 1:
-            raise ValueError(f'FreeNoiseRescheduling: window_stride must be >= 1, got '
-                             f'{window_stride}')
+            raise InvalidValueError(f'FreeNoiseRescheduling: window_stride must be >= 1, got '
+                                    f'{window_stride}')
         if window_size is not None and int(window_size) < 1:
-            raise ValueError(f'FreeNoiseRescheduling: window_size must be >= 1 or None (the '
-                             f'clip length), got {window_size}')
+            raise InvalidValueError(f'FreeNoiseRescheduling: window_size must be >= 1 or None (the '
+                                    f'clip length), got {window_size}')
         self.window_stride = int(window_stride)
         self.window_size = None if window_size is None else int(window_size)
         self._sequence: Optional[torch.Tensor] = None  # eps_{start..start+L-1}, (B, C, L, h, w)
@@ -58,11 +59,11 @@ class FreeNoiseRescheduling(LongVideoStrategy):
     def check(self, num_frames: int, num_prompt_frames: int) -> None:
         window = self.window_size or num_frames
         if window > num_frames:
-            raise ValueError(
+            raise InvalidValueError(
                 f'FreeNoiseRescheduling: window_size={window} is larger than a clip '
                 f'(num_frames={num_frames}); the first window must fit in the first clip')
         if self.window_stride > window:
-            raise ValueError(
+            raise InvalidValueError(
                 f'FreeNoiseRescheduling: window_stride={self.window_stride} is larger than the '
                 f'window ({window} frames); use a stride <= window_size')
 

@@ -1,4 +1,6 @@
 """LAION-style tables -> ImageTextDataset JSONL, with size / aspect / score filters."""
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -7,6 +9,7 @@ from PIL import Image
 
 from vidrd.data_tools.converters.image_text_table import convert_image_table
 from vidrd.datasets import ImageTextDataset
+from vidrd.utils.cli import user_error_message
 
 
 def _image(path, width, height):
@@ -51,7 +54,7 @@ def test_parquet_filters_and_loads_in_the_image_text_dataset(tmp_path, laion):
     assert report.written == 2 and report.dropped['smaller than min size'] == 3
 
 
-def test_csv_with_a_path_column_and_url_basenames(tmp_path, cut_videos):
+def test_csv_with_a_path_column_and_url_basenames(tmp_path, cut_videos, load_tool):
     images = tmp_path / 'images'
     _image(images / 'a.png', 30, 30)
     csv_path = cut_videos.write_csv(str(tmp_path / 't.csv'), [
@@ -62,11 +65,14 @@ def test_csv_with_a_path_column_and_url_basenames(tmp_path, cut_videos):
     assert convert_image_table(csv_path, out, str(images),
                                path_format='{url_basename}').written == 1
     assert open(out).read() == '{"path": "a.png", "caption": "red"}\n'
-    with pytest.raises(ValueError, match='--min-score needs a score column'):
+    flags = load_tool('tools/data/convert_laion.py').FLAGS  # the tool's flags for the parameters
+    with pytest.raises(ValueError, match='min_score needs a score column') as err:
         convert_image_table(csv_path, out, str(images), min_score=5)
+    assert '--min-score needs a score column' in user_error_message(err.value, flags)
     no_path = cut_videos.write_csv(str(tmp_path / 'n.csv'), [dict(caption='x')], ['caption'])
-    with pytest.raises(ValueError, match=r"no \"path\" column.*--path-format"):
+    with pytest.raises(ValueError, match=r"no \"path\" column.*path_format") as err:
         convert_image_table(no_path, out, str(images))
+    assert re.search(r'no "path" column.*--path-format', user_error_message(err.value, flags))
 
 
 def test_command_line(tmp_path, laion, load_tool, capsys):
@@ -77,3 +83,18 @@ def test_command_line(tmp_path, laion, load_tool, capsys):
         '--min-score', '5.8'])
     assert capsys.readouterr().out == ('6 rows: 3 written, dropped: 2 below min score, 1 '
                                        'without image file\n')
+
+
+def test_the_plan_finds_the_columns_before_any_image_is_opened(tmp_path, cut_videos):
+    from vidrd.data_tools.converters.image_text_table import (plan_image_table,
+                                                              run_image_table_plan)
+    table = cut_videos.write_csv(str(tmp_path / 'laion.csv'), [
+        dict(TEXT='a cat', URL='http://x/cat.jpg', AESTHETIC_SCORE='6.5')],
+        ['TEXT', 'URL', 'AESTHETIC_SCORE'])
+    plan = plan_image_table(table, str(tmp_path / 'images'), path_format='{url_basename}',
+                            min_score=5)
+    assert (plan.caption_column, plan.url_column, plan.score_column) == (
+        'TEXT', 'URL', 'AESTHETIC_SCORE')
+    report = run_image_table_plan(plan, str(tmp_path / 'out.jsonl'))  # no image downloaded
+    assert (report.rows, report.written, dict(report.dropped)) == (1, 0,
+                                                                   {'without image file': 1})

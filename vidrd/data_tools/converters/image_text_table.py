@@ -14,6 +14,7 @@ from typing import Optional
 from urllib.parse import urlparse
 
 from .tables import find_column, read_any_table, write_jsonl_atomic
+from vidrd.utils.errors import DataError
 
 CAPTION_COLUMNS = ('caption', 'text')
 SCORE_COLUMNS = ('aesthetic', 'aesthetic_score', 'score')
@@ -61,19 +62,20 @@ def convert_image_table(table: str, out: str, image_dir: str, path_format: Optio
     columns = list(rows[0]) if rows else []
     caption_column = caption_column or find_column(columns, CAPTION_COLUMNS)
     if rows and (caption_column is None or caption_column not in columns):
-        raise ValueError(f'{table}: no caption column (looked for '
-                         f'{caption_column or CAPTION_COLUMNS}; columns: {columns}); pass '
-                         '--caption-column')
+        raise DataError(f'{table}: no caption column (looked for '
+                        f'{caption_column or CAPTION_COLUMNS}; columns: {columns}); pass '
+                        'caption_column', parameter='caption_column')
     path_column = find_column(columns, ('path',))
     if rows and path_format is None and path_column is None:
-        raise ValueError(f'{table}: no "path" column (columns: {columns}); pass --path-format '
-                         "to name the downloaded files, e.g. '{key}.jpg' (img2dataset) or "
-                         "'{url_basename}'")
+        raise DataError(f'{table}: no "path" column (columns: {columns}); pass path_format '
+                        "to name the downloaded files, e.g. '{key}.jpg' (img2dataset) or "
+                        "'{url_basename}'", parameter='path_format')
     if min_score is not None:
         score_column = score_column or find_column(columns, SCORE_COLUMNS)
         if rows and (score_column is None or score_column not in columns):
-            raise ValueError(f'{table}: --min-score needs a score column (looked for '
-                             f'{score_column or SCORE_COLUMNS}; columns: {columns})')
+            raise DataError(f'{table}: min_score needs a score column (looked for '
+                            f'{score_column or SCORE_COLUMNS}; columns: {columns})',
+                            parameter='min_score')
     width_column, height_column = find_column(columns, ('width',)), find_column(columns,
                                                                                  ('height',))
     written = []
@@ -89,8 +91,9 @@ def convert_image_table(table: str, out: str, image_dir: str, path_format: Optio
             try:
                 relative = path_format.format(**row, url_basename=osp.basename(urlparse(url).path))
             except (KeyError, ValueError) as error:
-                raise ValueError(f'{table}: row {row_no} does not fit --path-format '
-                                 f'{path_format!r} ({error}; columns {columns})') from None
+                raise DataError(f'{table}: row {row_no} does not fit path_format '
+                                f'{path_format!r} ({error}; columns {columns})',
+                                parameter='path_format') from None
         path = osp.join(image_dir, relative)
         if not osp.isfile(path):
             report.dropped['without image file'] += 1

@@ -13,6 +13,7 @@ from typing import List, Optional
 from ..appendable_files import write_text_atomic
 from ..video_files import video_id_of
 from .tables import read_any_table, write_csv_atomic
+from vidrd.utils.errors import DataError
 
 KINETICS_COLUMNS = ('label', 'youtube_id', 'time_start', 'time_end')
 KINETICS_FORMAT = ('the CSV of the Kinetics release: label,youtube_id,time_start,time_end'
@@ -61,9 +62,9 @@ def convert_kinetics(csv_path: str, out_ann: str, out_segments: str,
     if rows:
         missing = [c for c in KINETICS_COLUMNS if c not in rows[0]]
         if missing:
-            raise ValueError(f'{csv_path}: no column(s) {missing} (has {sorted(rows[0])}); '
-                             f'expected {KINETICS_FORMAT}. A test split without labels cannot '
-                             'be converted.')
+            raise DataError(f'{csv_path}: no column(s) {missing} (has {sorted(rows[0])}); '
+                            f'expected {KINETICS_FORMAT}. A test split without labels cannot '
+                            'be converted.')
     annotation, segments = [], []
     for row_no, row in enumerate(rows, 1):
         if split is not None and str(row.get('split', split)) != split:
@@ -74,16 +75,16 @@ def convert_kinetics(csv_path: str, out_ann: str, out_segments: str,
                           time_end=int(float(row['time_end'])))
             relative = path_format.format(**fields)
         except (KeyError, ValueError) as error:
-            raise ValueError(f'{csv_path}: row {row_no} does not fit path_format '
-                             f'{path_format!r} ({type(error).__name__}: {error}; row {row})'
-                             ) from None
+            raise DataError(f'{csv_path}: row {row_no} does not fit path_format '
+                            f'{path_format!r} ({type(error).__name__}: {error}; row {row})'
+                            ) from None
         if video_dir is not None and not osp.isfile(osp.join(video_dir, relative)):
             report.missing_videos.append(relative)
             continue
         video_id = video_id_of(relative)
         length = fields['time_end'] - fields['time_start']
         if length <= 0:
-            raise ValueError(f'{csv_path}: row {row_no} has time_end <= time_start ({row})')
+            raise DataError(f'{csv_path}: row {row_no} has time_end <= time_start ({row})')
         start, end = (0, length) if trimmed else (fields['time_start'], fields['time_end'])
         annotation.append(dict(path=relative, label=row['label'], video_id=video_id))
         segments.append(dict(video_id=video_id, start=start, end=end,

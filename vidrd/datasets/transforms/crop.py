@@ -4,21 +4,24 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 
 from vidrd.registry import TRANSFORMS
+from vidrd.utils.errors import InvalidValueError
 
 
 def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     if isinstance(size, int):
         size = (size, size)
     if len(size) != 2 or min(size) < 1:
-        raise ValueError(f'crop size must be an int or a pair (h, w) of positive ints, got {size}')
+        raise InvalidValueError(
+            f'crop size must be an int or a pair (h, w) of positive ints, got {size}')
     return int(size[0]), int(size[1])
 
 
 def _check_fits(frames: np.ndarray, size: Tuple[int, int], name: str) -> None:
     height, width = frames.shape[1:3]
     if height < size[0] or width < size[1]:
-        raise ValueError(f'{name}: frames of size {height}x{width} are smaller than the crop '
-                         f'{size[0]}x{size[1]}; put a Resize(scale={max(size)}) before it')
+        raise InvalidValueError(
+            f'{name}: frames of size {height}x{width} are smaller than the crop '
+            f'{size[0]}x{size[1]}; put a Resize(scale={max(size)}) before it')
 
 
 class _Crop:

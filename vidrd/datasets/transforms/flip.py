@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from vidrd.registry import TRANSFORMS
+from vidrd.utils.errors import InvalidValueError
 
 _DIRECTION_PATTERN = re.compile(
     r'\b(counter-?clockwise|anti-?clockwise|clockwise|left|right)(wards?|most)?\b',
@@ -69,10 +70,10 @@ class RandomHorizontalFlip:
 
     def __init__(self, prob: float = 0.5, direction_words: str = 'swap'):
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
+            raise InvalidValueError(f'prob must be in [0, 1], got {prob}')
         if direction_words not in ('swap', 'skip', 'ignore'):
-            raise ValueError("direction_words must be 'swap', 'skip' or 'ignore', "
-                             f'got {direction_words!r}')
+            raise InvalidValueError("direction_words must be 'swap', 'skip' or 'ignore', "
+                                    f'got {direction_words!r}')
         self.prob = prob
         self.direction_words = direction_words
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from vidrd.registry import TRANSFORMS
 from .resize import resize_frames
+from vidrd.utils.errors import InvalidValueError
 
 EASINGS = {
     'linear': lambda t: t,
@@ -30,7 +31,7 @@ def _pair(value, name: str) -> Tuple[float, float]:
     if isinstance(value, (int, float)):
         return float(value), float(value)
     if len(value) != 2:
-        raise ValueError(f'{name} must be a number or a pair, got {value}')
+        raise InvalidValueError(f'{name} must be a number or a pair, got {value}')
     return float(value[0]), float(value[1])
 
 
@@ -54,7 +55,7 @@ def zoom_pan_boxes(height: int, width: int, num_frames: int, aspect: float,
             clamped so the last box stays inside the image.
     """
     if easing not in EASINGS:
-        raise ValueError(f'unknown easing {easing!r}; choose one of {sorted(EASINGS)}')
+        raise InvalidValueError(f'unknown easing {easing!r}; choose one of {sorted(EASINGS)}')
     max_h, max_w = largest_box(height, width, aspect)
     h0, w0 = max_h / zoom_start, max_w / zoom_start
     h1, w1 = max_h / zoom_end, max_w / zoom_end
@@ -130,7 +131,7 @@ class ImageToPseudoVideo:
                  easing: str = 'ease_in_out',
                  fps: float = 8.0):
         if num_frames < 1:
-            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
+            raise InvalidValueError(f'num_frames must be >= 1, got {num_frames}')
         self.size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
         zoom_range = _pair(zoom_range, 'zoom_range')
         if min(zoom_range) < 1.0 or zoom_range[0] > zoom_range[1]:
@@ -139,9 +140,9 @@ class ImageToPseudoVideo:
                              ' (a zoom below 1 would need a box larger than the image)')
         pan_range = _pair(pan_range, 'pan_range')
         if min(pan_range) < 0 or max(pan_range) > 1:
-            raise ValueError(f'pan_range must be in [0, 1], got {pan_range}')
+            raise InvalidValueError(f'pan_range must be in [0, 1], got {pan_range}')
         if easing not in EASINGS:
-            raise ValueError(f'unknown easing {easing!r}; choose one of {sorted(EASINGS)}')
+            raise InvalidValueError(f'unknown easing {easing!r}; choose one of {sorted(EASINGS)}')
         self.num_frames = num_frames
         self.zoom_range = zoom_range
         self.pan_range = pan_range

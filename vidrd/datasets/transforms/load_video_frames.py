@@ -5,6 +5,7 @@ import numpy as np
 
 from vidrd.registry import TRANSFORMS
 from ..video_io import probe_video, read_video
+from vidrd.utils.errors import InvalidValueError
 
 
 @TRANSFORMS.register_module()
@@ -38,17 +39,17 @@ class LoadVideoFrames:
                  clip_start: str = 'random',
                  short_video: str = 'stretch'):
         if num_frames < 1:
-            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
+            raise InvalidValueError(f'num_frames must be >= 1, got {num_frames}')
         if frame_interval < 1:
-            raise ValueError(f'frame_interval must be >= 1, got {frame_interval}')
+            raise InvalidValueError(f'frame_interval must be >= 1, got {frame_interval}')
         if target_fps is not None and target_fps <= 0:
-            raise ValueError(f'target_fps must be positive, got {target_fps}')
+            raise InvalidValueError(f'target_fps must be positive, got {target_fps}')
         if clip_start not in ('random', 'center', 'begin'):
-            raise ValueError("clip_start must be 'random', 'center' or 'begin', "
-                             f'got {clip_start!r}')
+            raise InvalidValueError("clip_start must be 'random', 'center' or 'begin', "
+                                    f'got {clip_start!r}')
         if short_video not in ('stretch', 'repeat_last', 'loop'):
-            raise ValueError("short_video must be 'stretch', 'repeat_last' or 'loop', "
-                             f'got {short_video!r}')
+            raise InvalidValueError("short_video must be 'stretch', 'repeat_last' or 'loop', "
+                                    f'got {short_video!r}')
         self.num_frames = num_frames
         self.frame_interval = frame_interval
         self.target_fps = target_fps

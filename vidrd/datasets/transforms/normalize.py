@@ -2,6 +2,7 @@
 import numpy as np
 
 from vidrd.registry import TRANSFORMS
+from vidrd.utils.errors import InvalidValueError
 
 
 @TRANSFORMS.register_module()
@@ -11,7 +12,7 @@ class NormalizeVideo:
 
     def __init__(self, mean: float = 127.5, std: float = 127.5):
         if std <= 0:
-            raise ValueError(f'std must be positive, got {std}')
+            raise InvalidValueError(f'std must be positive, got {std}')
         self.mean = float(mean)
         self.std = float(std)
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from vidrd.registry import TRANSFORMS
+from vidrd.utils.errors import InvalidValueError
 
 
 def resize_frames(frames: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -47,9 +48,10 @@ class Resize:
     def __init__(self, scale: Union[int, Sequence[int]]):
         if isinstance(scale, int):
             if scale < 1:
-                raise ValueError(f'scale must be positive, got {scale}')
+                raise InvalidValueError(f'scale must be positive, got {scale}')
         elif len(scale) != 2 or min(scale) < 1:
-            raise ValueError(f'scale must be an int or a pair (h, w) of positive ints, got {scale}')
+            raise InvalidValueError(
+                f'scale must be an int or a pair (h, w) of positive ints, got {scale}')
         self.scale = scale if isinstance(scale, int) else tuple(int(s) for s in scale)
 
     def __call__(self, results: dict) -> dict:

@@ -11,6 +11,7 @@ from mmengine.dist import is_distributed
 from torch import nn
 
 from vidrd.registry import STRATEGIES
+from vidrd.utils.errors import InvalidValueError
 
 
 @STRATEGIES.register_module()
@@ -79,8 +80,8 @@ class FSDP2Strategy(DDPStrategy):
             dist.broadcast(tensor, src=0)
         units = self._units(model)
         if not units:
-            raise ValueError(f'FSDP2Strategy: no module of {type(model).__name__} matches '
-                             f'shard_modules={self.shard_modules}')
+            raise InvalidValueError(f'FSDP2Strategy: no module of {type(model).__name__} matches '
+                                    f'shard_modules={self.shard_modules}')
         for module in units:
             fully_shard(module, **kwargs)
         fully_shard(model, **kwargs)

@@ -21,6 +21,7 @@ from torch import nn
 
 from vidrd.utils.checkpoint import WeightsNotFoundError, require_path
 from vidrd.utils.logging import get_logger
+from vidrd.utils.errors import InvalidValueError
 
 
 def resolve_weights(weights: Optional[str], allow_random_weights: bool, what: str,
@@ -66,14 +67,14 @@ def select_frames(videos: torch.Tensor, num_frames: int, mode: str = 'first') ->
     frames = videos.shape[2]
     if mode == 'first':
         if frames < num_frames:
-            raise ValueError(
+            raise InvalidValueError(
                 f'the network needs {num_frames} frames per video, got {frames}; generate '
                 f'longer clips or set frame_sampling="uniform" (repeats frames)')
         return videos[:, :, :num_frames]
     if mode == 'uniform':
         index = torch.linspace(0, frames - 1, num_frames, device=videos.device).round().long()
         return videos.index_select(2, index)
-    raise ValueError(f'frame_sampling must be "first" or "uniform", got {mode!r}')
+    raise InvalidValueError(f'frame_sampling must be "first" or "uniform", got {mode!r}')
 
 
 def resize_shorter_side_center_crop(frames: torch.Tensor, size: int, mode: str = 'bilinear',

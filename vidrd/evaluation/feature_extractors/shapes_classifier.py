@@ -30,6 +30,7 @@ from vidrd.utils.checkpoint import load_into, load_state_dict, require_path, sav
 from vidrd.utils.logging import get_logger
 
 from .base import VideoFeatureExtractor, as_unit_range
+from vidrd.utils.errors import InvalidValueError
 
 SHAPES_WEIGHTS_HINT = ('Train it on the generated dataset (no download): python -m '
                        'vidrd.evaluation.train_shapes_classifier --out <file>.safetensors')
@@ -188,7 +189,8 @@ class ShapesClassifier(VideoFeatureExtractor):
 def read_metadata(path: str) -> dict:
     from safetensors import safe_open
     if not path.endswith('.safetensors'):
-        raise ValueError(f'ShapesClassifier weights must be a .safetensors file, got {path!r}')
+        raise InvalidValueError(
+            f'ShapesClassifier weights must be a .safetensors file, got {path!r}')
     with safe_open(path, framework='pt') as f:
         meta = f.metadata() or {}
     try:

@@ -20,6 +20,7 @@ from vidrd.registry import METRICS
 from vidrd.utils.logging import get_logger
 
 from .sample_fields import RangeHint, batches_of_equal_shape, build_extractor, collect_videos, get_field
+from vidrd.utils.errors import InvalidValueError
 
 
 @METRICS.register_module()
@@ -41,8 +42,8 @@ class CLIPSimilarity(BaseMetric):
         self.extractor = build_extractor(extractor)
         for method in ('encode_video', 'encode_text'):
             if not hasattr(self.extractor, method):
-                raise ValueError(f'CLIPSimilarity needs an extractor with {method}; '
-                                 f'{type(self.extractor).__name__} has none')
+                raise InvalidValueError(f'CLIPSimilarity needs an extractor with {method}; '
+                                        f'{type(self.extractor).__name__} has none')
         self.fake_key, self.caption_key = fake_key, caption_key
         self.video_range, self.device, self.batch_size = tuple(video_range), device, batch_size
         self._range_hint = RangeHint(type(self).__name__)

@@ -15,6 +15,7 @@ from torch import nn
 from vidrd.registry import METRICS
 
 from .frechet_metric import FrechetFeatureMetric
+from vidrd.utils.errors import InvalidValueError
 
 
 @METRICS.register_module()
@@ -24,5 +25,5 @@ class FrameFID(FrechetFeatureMetric):
 
     def _check_extractor(self, extractor: nn.Module) -> None:
         if not getattr(extractor, 'frame_level', False):
-            raise ValueError(f'FrameFID needs a per-frame extractor (frame_level=True), got '
-                             f'{type(extractor).__name__}')
+            raise InvalidValueError(f'FrameFID needs a per-frame extractor (frame_level=True), got '
+                                    f'{type(extractor).__name__}')

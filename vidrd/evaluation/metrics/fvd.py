@@ -15,6 +15,7 @@ from torch import nn
 from vidrd.registry import METRICS
 
 from .frechet_metric import FrechetFeatureMetric
+from vidrd.utils.errors import InvalidValueError
 
 
 @METRICS.register_module()
@@ -24,5 +25,6 @@ class FrechetVideoDistance(FrechetFeatureMetric):
 
     def _check_extractor(self, extractor: nn.Module) -> None:
         if getattr(extractor, 'frame_level', False):
-            raise ValueError(f'FrechetVideoDistance needs a per-video extractor; '
-                             f'{type(extractor).__name__} gives per-frame features (use FrameFID)')
+            raise InvalidValueError(
+                f'FrechetVideoDistance needs a per-video extractor; '
+                f'{type(extractor).__name__} gives per-frame features (use FrameFID)')

@@ -23,6 +23,7 @@ from vidrd.registry import METRICS
 from vidrd.utils.logging import get_logger
 
 from .sample_fields import RangeHint, batches_of_equal_shape, build_extractor, collect_videos
+from vidrd.utils.errors import InvalidValueError
 
 
 def inception_score(probabilities, num_splits: int = 10, eps: float = 1e-20
@@ -68,8 +69,9 @@ class InceptionScore(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.extractor = build_extractor(extractor)
         if not getattr(self.extractor, 'num_classes', None):
-            raise ValueError(f'InceptionScore needs a classifier; {type(self.extractor).__name__} '
-                             'has no class_probabilities')
+            raise InvalidValueError(
+                f'InceptionScore needs a classifier; {type(self.extractor).__name__} '
+                'has no class_probabilities')
         self.num_splits, self.shuffle_seed = num_splits, shuffle_seed
         self.fake_key, self.video_range = fake_key, tuple(video_range)
         self.device, self.batch_size = device, batch_size

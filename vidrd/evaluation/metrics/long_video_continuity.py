@@ -44,6 +44,7 @@ from mmengine.evaluator import BaseMetric
 from vidrd.registry import METRICS
 
 from .sample_fields import get_field
+from vidrd.utils.errors import InvalidValueError
 
 #: Unit motion (x right, y down) of each direction word.
 DIRECTION_VECTORS = {'left': (-1.0, 0.0), 'right': (1.0, 0.0), 'up': (0.0, -1.0),
@@ -66,7 +67,7 @@ def _per_clip(value: Attribute, clips: int, name: str) -> List[Optional[str]]:
         return [value] * clips
     value = list(value)
     if len(value) != clips:
-        raise ValueError(f'{name}: {len(value)} values (a storyline) for {clips} clips')
+        raise InvalidValueError(f'{name}: {len(value)} values (a storyline) for {clips} clips')
     return value
 
 
@@ -107,13 +108,15 @@ def measure_continuity(video, clip_lengths: Sequence[int], prompt_frames: int = 
     frames = video_to_frames(video)
     clip_lengths = [int(n) for n in clip_lengths]
     if sum(clip_lengths) != len(frames) or min(clip_lengths) < 1:
-        raise ValueError(f'clip_lengths {clip_lengths} (sum {sum(clip_lengths)}) do not tile '
-                         f'the video\'s {len(frames)} frames')
+        raise InvalidValueError(
+            f'clip_lengths {clip_lengths} (sum {sum(clip_lengths)}) do not tile '
+            f'the video\'s {len(frames)} frames')
     if not 0 <= prompt_frames < min(clip_lengths[1:], default=prompt_frames + 1):
-        raise ValueError(f'prompt_frames={prompt_frames} must leave a new frame in every clip '
-                         f'after the first (clip_lengths {clip_lengths})')
+        raise InvalidValueError(
+            f'prompt_frames={prompt_frames} must leave a new frame in every clip '
+            f'after the first (clip_lengths {clip_lengths})')
     if seams is not None and not all(0 < int(t) < len(frames) for t in seams):
-        raise ValueError(f'seams {list(seams)} must be frames in (0, {len(frames)})')
+        raise InvalidValueError(f'seams {list(seams)} must be frames in (0, {len(frames)})')
     colors = _per_clip(color, len(clip_lengths), 'color')
     directions = _per_clip(direction, len(clip_lengths), 'direction')
     background = estimate_background(frames)
@@ -252,14 +255,16 @@ class LongVideoContinuity(BaseMetric):
         if lengths is not None:
             return list(lengths), int(get_field(sample, 'prompt_frames', 0))
         if self.num_frames is None:
-            raise ValueError('LongVideoContinuity: a data sample has no clip_lengths; give the '
-                             'metric num_frames (and num_prompt_frames, drop_prompt_frames)')
+            raise InvalidValueError(
+                'LongVideoContinuity: a data sample has no clip_lengths; give the '
+                'metric num_frames (and num_prompt_frames, drop_prompt_frames)')
         n, m = self.num_frames, self.num_prompt_frames
         later = n - m if self.drop_prompt_frames else n
         if total < n or (total - n) % later:
-            raise ValueError(f'LongVideoContinuity: a {total}-frame video is not a whole number '
-                             f'of clips of N={n} (M={m}, drop_prompt_frames='
-                             f'{self.drop_prompt_frames})')
+            raise InvalidValueError(
+                f'LongVideoContinuity: a {total}-frame video is not a whole number '
+                f'of clips of N={n} (M={m}, drop_prompt_frames='
+                f'{self.drop_prompt_frames})')
         return (clip_lengths_of(1 + (total - n) // later, n, m, self.drop_prompt_frames),
                 0 if self.drop_prompt_frames else m)
 
@@ -272,8 +277,9 @@ class LongVideoContinuity(BaseMetric):
             if captions is None or get_field(sample, 'caption'):
                 captions = [get_field(sample, 'caption')] * len(lengths)
             elif len(captions) != len(lengths):
-                raise ValueError(f'LongVideoContinuity: {len(captions)} captions (a storyline) '
-                                 f'for a video of {len(lengths)} clips')
+                raise InvalidValueError(
+                    f'LongVideoContinuity: {len(captions)} captions (a storyline) '
+                    f'for a video of {len(lengths)} clips')
             matches = [self._match(caption) for caption in captions]
             self.results.append(measure_continuity(
                 video, lengths, prompt_frames, color=[m.group('color') for m in matches],
@@ -283,8 +289,8 @@ class LongVideoContinuity(BaseMetric):
     def _match(self, caption: Optional[str]):
         match = self.pattern.match(caption or '')
         if match is None:
-            raise ValueError(f'LongVideoContinuity: caption {caption!r} does not match '
-                             f'caption_pattern {self.pattern.pattern!r}')
+            raise InvalidValueError(f'LongVideoContinuity: caption {caption!r} does not match '
+                                    f'caption_pattern {self.pattern.pattern!r}')
         return match
 
     def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
 from vidrd.registry import METRICS
+from vidrd.utils.errors import InvalidValueError
 
 # PSNR of identical frames is infinite; report this cap instead (MSE floored at 1e-10)
 MAX_PSNR = 100.0
@@ -93,7 +94,7 @@ class VideoReconstructionMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         unknown = [m for m in metrics if m not in METRIC_NAMES]
         if unknown or not metrics:
-            raise ValueError(f'unknown metrics {unknown}; choose from {METRIC_NAMES}')
+            raise InvalidValueError(f'unknown metrics {unknown}; choose from {METRIC_NAMES}')
         self.metrics = tuple(metrics)
         self.pred_key, self.gt_key = pred_key, gt_key
         self.value_range = (float(value_range[0]), float(value_range[1]))

@@ -7,6 +7,7 @@ from mmengine.evaluator import BaseMetric
 from vidrd.registry import METRICS
 
 from .sample_fields import get_field
+from vidrd.utils.errors import InvalidValueError
 
 ATTRIBUTES = ('color', 'shape', 'direction')
 
@@ -43,8 +44,9 @@ class ShapesAttributeAccuracy(BaseMetric):
             caption = get_field(sample, 'caption')
             match = self.pattern.match(caption or '')
             if match is None:
-                raise ValueError(f'ShapesAttributeAccuracy: caption {caption!r} does not match '
-                                 f'caption_pattern {self.pattern.pattern!r}')
+                raise InvalidValueError(
+                    f'ShapesAttributeAccuracy: caption {caption!r} does not match '
+                    f'caption_pattern {self.pattern.pattern!r}')
             measured = measure_attributes(get_field(sample, 'video'), threshold=self.threshold,
                                           min_motion=self.min_motion)
             self.results.append({a: measured[a] == match.group(a) for a in ATTRIBUTES})

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from vidrd.registry import MODELS
+from vidrd.utils.errors import InvalidValueError
 
 NORMS = ('batch', 'group', 'none')
 
@@ -23,7 +24,7 @@ def _norm(kind: str, channels: int, dims: int) -> nn.Module:
         return nn.GroupNorm(math.gcd(32, channels), channels)
     if kind == 'none':
         return nn.Identity()
-    raise ValueError(f'norm {kind!r} not supported; use one of {NORMS}')
+    raise InvalidValueError(f'norm {kind!r} not supported; use one of {NORMS}')
 
 
 class _PatchDiscriminator(nn.Module):
@@ -37,7 +38,7 @@ class _PatchDiscriminator(nn.Module):
                  norm: str = 'batch'):
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+            raise InvalidValueError(f'num_layers must be >= 1, got {num_layers}')
         conv = nn.Conv2d if self.dims == 2 else nn.Conv3d
         layers: List[nn.Module] = [
             conv(in_channels, base_channels, self._kernel(), self._stride(True), self._pad()),

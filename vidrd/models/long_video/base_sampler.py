@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Unio
 
 import torch
 
-from vidrd.utils.cli import check_value
+from vidrd.utils.errors import InvalidValueError, check_value
 from vidrd.utils.precision import AUTO, is_auto, resolve_autocast
 
 Embeds = Union[torch.Tensor, Sequence[torch.Tensor]]
@@ -94,12 +94,13 @@ def check_step_cache(value, owner: str) -> Optional[dict]:
     if value is None:
         return None
     if not isinstance(value, Mapping) or set(value) - {'interval', 'branch'}:
-        raise ValueError(f'{owner}: step_cache must be None (off) or dict(interval=N, '
-                         f'branch=b), got {value!r}')
+        raise InvalidValueError(f'{owner}: step_cache must be None (off) or dict(interval=N, '
+                                f'branch=b), got {value!r}')
     cache = dict(interval=value.get('interval', 3), branch=value.get('branch', 2))
     for key, number in cache.items():
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise ValueError(f'{owner}: step_cache {key} must be an int >= 1, got {number!r}')
+            raise InvalidValueError(
+                f'{owner}: step_cache {key} must be an int >= 1, got {number!r}')
     return cache
 
 
@@ -205,10 +206,10 @@ class LongVideoSampler:
                  step_cache: Optional[dict] = None):
         name = type(self).__name__
         if num_frames < 1:
-            raise ValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
+            raise InvalidValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
         if num_inference_steps < 1:
-            raise ValueError(f'{name}: num_inference_steps must be >= 1, got '
-                             f'{num_inference_steps}')
+            raise InvalidValueError(f'{name}: num_inference_steps must be >= 1, got '
+                                    f'{num_inference_steps}')
         check_guidance_scale(guidance_scale)
         self.num_frames = num_frames
         self.num_inference_steps = num_inference_steps
@@ -272,9 +273,10 @@ class LongVideoSampler:
             return contextlib.nullcontext()
         session = getattr(unet, 'step_cache_session', None)
         if not callable(session):
-            raise ValueError(f'{type(self).__name__}: step_cache needs a U-Net with skip '
-                             'branches to cache (UNet3DConditionModel and the registered U-Nets '
-                             f'built on it); {type(unet).__name__} has none: remove step_cache')
+            raise InvalidValueError(
+                f'{type(self).__name__}: step_cache needs a U-Net with skip '
+                'branches to cache (UNet3DConditionModel and the registered U-Nets '
+                f'built on it); {type(unet).__name__} has none: remove step_cache')
         return session(**self.step_cache)
 
     @staticmethod
@@ -322,9 +324,10 @@ class LongVideoSampler:
         uncond = None
         if scale > 1.0:
             if negative_prompt_embeds is None:
-                raise ValueError(f'guidance_scale={scale} > 1 needs negative_prompt_embeds (the '
-                                 'encoding of "" or of a negative prompt); encode_prompts() '
-                                 'returns both, or set guidance_scale=1 to sample without it')
+                raise InvalidValueError(
+                    f'guidance_scale={scale} > 1 needs negative_prompt_embeds (the '
+                    'encoding of "" or of a negative prompt); encode_prompts() '
+                    'returns both, or set guidance_scale=1 to sample without it')
             uncond = self._per_clip(negative_prompt_embeds, len(cond), 'negative_prompt_embeds')
         device, dtype = self._device_dtype(unet, cond[0])
         if self._autocast_auto:
@@ -342,10 +345,11 @@ class LongVideoSampler:
             return [embeds] * (1 if num_clips is None else num_clips)
         embeds = list(embeds)
         if num_clips is not None and len(embeds) != num_clips:
-            raise ValueError(f'{name} has {len(embeds)} per-clip embeddings (a storyline) but '
-                             f'num_clips={num_clips}')
+            raise InvalidValueError(
+                f'{name} has {len(embeds)} per-clip embeddings (a storyline) but '
+                f'num_clips={num_clips}')
         if not embeds:
-            raise ValueError(f'{name} is empty')
+            raise InvalidValueError(f'{name} is empty')
         return embeds
 
     def _generator(self, generator, seed, device) -> Optional[torch.Generator]:
@@ -455,10 +459,10 @@ class WindowedSampler(LongVideoSampler):
                          autocast_dtype=autocast_dtype, step_cache=step_cache)
         name = type(self).__name__
         if eta < 0:
-            raise ValueError(f'{name}: eta must be >= 0, got {eta}')
+            raise InvalidValueError(f'{name}: eta must be >= 0, got {eta}')
         if windows_per_call is not None and windows_per_call < 1:
-            raise ValueError(f'{name}: windows_per_call must be >= 1 or None, got '
-                             f'{windows_per_call}')
+            raise InvalidValueError(f'{name}: windows_per_call must be >= 1 or None, got '
+                                    f'{windows_per_call}')
         self.eta, self.windows_per_call = float(eta), windows_per_call
 
     def _groups(self, windows: list) -> List[list]:
@@ -480,12 +484,13 @@ class WindowedSampler(LongVideoSampler):
             return
         name, solver = type(self).__name__, type(scheduler).__name__
         if self.multistep_refusal:
-            raise ValueError(f'{name} cannot use {solver}: {self.multistep_refusal}; use '
-                             "DDIMScheduler (sampling_scheduler=dict(type='DDIMScheduler'))")
+            raise InvalidValueError(f'{name} cannot use {solver}: {self.multistep_refusal}; use '
+                                    "DDIMScheduler (sampling_scheduler=dict(type='DDIMScheduler'))")
         if self.eta > 0:
-            raise ValueError(f'{name}: eta={self.eta} draws fresh noise at every step, which only '
-                             f'DDIMScheduler does ({solver} is a deterministic ODE solver); set '
-                             'eta=0 or use DDIMScheduler')
+            raise InvalidValueError(
+                f'{name}: eta={self.eta} draws fresh noise at every step, which only '
+                f'DDIMScheduler does ({solver} is a deterministic ODE solver); set '
+                'eta=0 or use DDIMScheduler')
 
 
 def collect_or_sink(sink: Optional[Callable[[GeneratedClip], None]]):

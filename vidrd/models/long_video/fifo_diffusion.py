@@ -8,6 +8,7 @@ from vidrd.registry import MODELS
 
 from .base_sampler import (GeneratedClip, SamplingRun, StepCallback, WindowedSampler,
                            as_tensor)
+from vidrd.utils.errors import InvalidValueError
 
 
 @MODELS.register_module()
@@ -62,22 +63,22 @@ class FIFODiffusionSampler(WindowedSampler):
                  windows_per_call: Optional[int] = None, progress: bool = True,
                  autocast_dtype=None, step_cache: Optional[dict] = None):
         if num_partitions < 1:
-            raise ValueError(f'FIFODiffusionSampler: num_partitions must be >= 1, got '
-                             f'{num_partitions}')
+            raise InvalidValueError(f'FIFODiffusionSampler: num_partitions must be >= 1, got '
+                                    f'{num_partitions}')
         super().__init__(num_frames=num_frames,
                          num_inference_steps=num_inference_steps or num_frames * num_partitions,
                          guidance_scale=guidance_scale, eta=eta,
                          windows_per_call=windows_per_call, progress=progress,
                          autocast_dtype=autocast_dtype)
         if step_cache is not None:
-            raise ValueError(
+            raise InvalidValueError(
                 f'FIFODiffusionSampler: step_cache={step_cache!r} does not apply: step caching '
                 'reuses a window\'s deep features at the next step, but FIFO-Diffusion\'s windows '
                 'hold other frames at other noise levels at every iteration (the queue shifts); '
                 'remove step_cache')
         if lookahead and num_frames % 2:
-            raise ValueError('FIFODiffusionSampler: lookahead denoising needs an even '
-                             f'num_frames (windows overlap by half), got {num_frames}')
+            raise InvalidValueError('FIFODiffusionSampler: lookahead denoising needs an even '
+                                    f'num_frames (windows overlap by half), got {num_frames}')
         self.num_partitions, self.lookahead = num_partitions, lookahead
 
     multistep_refusal = (

@@ -4,6 +4,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -19,7 +20,7 @@ class FrameNoiseReversion(LongVideoStrategy):
 
     def check(self, num_frames: int, num_prompt_frames: int) -> None:
         if num_prompt_frames < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 'FrameNoiseReversion needs prompt frames (num_prompt_frames >= 1, got '
                 f'{num_prompt_frames}): it reverses the previous clip\'s noise into them. Set '
                 'num_prompt_frames or remove FrameNoiseReversion from the strategies.')

@@ -7,6 +7,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -28,7 +29,8 @@ class MixedNoisePrior(LongVideoStrategy):
     def __init__(self, alpha: float = 1.0, all_clips: bool = False):
         alpha = float(alpha)
         if not alpha >= 0 or math.isinf(alpha):
-            raise ValueError(f'MixedNoisePrior: alpha must be a finite number >= 0, got {alpha}')
+            raise InvalidValueError(
+                f'MixedNoisePrior: alpha must be a finite number >= 0, got {alpha}')
         self.alpha = alpha
         self.all_clips = all_clips
 

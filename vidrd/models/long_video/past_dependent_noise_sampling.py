@@ -6,6 +6,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -29,8 +30,9 @@ class PastDependentNoiseSampling(LongVideoStrategy):
     def __init__(self, alpha: float = 1.0):
         alpha = float(alpha)
         if not alpha >= 0 or math.isinf(alpha):
-            raise ValueError(f'PastDependentNoiseSampling: alpha must be a finite number >= 0 '
-                             f'(0 = independent noise), got {alpha}')
+            raise InvalidValueError(
+                f'PastDependentNoiseSampling: alpha must be a finite number >= 0 '
+                f'(0 = independent noise), got {alpha}')
         self.alpha = alpha
 
     @property

@@ -7,6 +7,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -29,8 +30,8 @@ class ProgressiveNoisePrior(LongVideoStrategy):
     def __init__(self, alpha: float = 1.0, all_clips: bool = False):
         alpha = float(alpha)
         if not alpha >= 0 or math.isinf(alpha):
-            raise ValueError(f'ProgressiveNoisePrior: alpha must be a finite number >= 0, '
-                             f'got {alpha}')
+            raise InvalidValueError(f'ProgressiveNoisePrior: alpha must be a finite number >= 0, '
+                                    f'got {alpha}')
         self.alpha = alpha
         self.all_clips = all_clips
 

@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+from vidrd.utils.errors import InvalidValueError
 
 
 def _encode(text_encoder, prompts: List[str]) -> torch.Tensor:
@@ -26,7 +27,8 @@ def encode_prompts(text_encoder, prompts: Union[str, Sequence[str]],
     if isinstance(negative_prompts, str):
         negative_prompts = [negative_prompts] * len(prompts)
     if len(negative_prompts) != len(prompts):
-        raise ValueError(f'{len(negative_prompts)} negative prompts for {len(prompts)} prompts')
+        raise InvalidValueError(
+            f'{len(negative_prompts)} negative prompts for {len(prompts)} prompts')
     embeds = _encode(text_encoder, prompts + list(negative_prompts))
     return embeds[:len(prompts)], embeds[len(prompts):]
 

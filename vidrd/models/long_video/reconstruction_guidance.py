@@ -4,6 +4,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -46,17 +47,19 @@ class ReconstructionGuidance(LongVideoStrategy):
 
     def __init__(self, weight: float = 2.0, max_correction_rms: float = 0.1):
         if weight < 0:
-            raise ValueError(f'ReconstructionGuidance: weight must be >= 0, got {weight}')
+            raise InvalidValueError(f'ReconstructionGuidance: weight must be >= 0, got {weight}')
         if max_correction_rms is not None and max_correction_rms <= 0:
-            raise ValueError('ReconstructionGuidance: max_correction_rms must be > 0 or None, '
-                             f'got {max_correction_rms}')
+            raise InvalidValueError(
+                'ReconstructionGuidance: max_correction_rms must be > 0 or None, '
+                f'got {max_correction_rms}')
         self.weight = float(weight)
         self.max_correction_rms = max_correction_rms
 
     def check(self, num_frames: int, num_prompt_frames: int) -> None:
         if num_prompt_frames < 1:
-            raise ValueError('ReconstructionGuidance needs prompt frames: set the sampler\'s '
-                             f'num_prompt_frames (M) to at least 1, got {num_prompt_frames}')
+            raise InvalidValueError(
+                'ReconstructionGuidance needs prompt frames: set the sampler\'s '
+                f'num_prompt_frames (M) to at least 1, got {num_prompt_frames}')
 
     def _prompt_content(self, ctx: LongVideoContext) -> torch.Tensor:
         """x^a: the previous clip's last M final latents, in playing order (B, C, M, h, w)."""

@@ -11,6 +11,7 @@ from .base_sampler import (GeneratedClip, LongVideoSampler, SamplingRun, StepCal
                            VideoLayout, as_tensor, begin_trajectory, is_multistep,
                            replaced_frames)
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 def _build_strategy(cfg) -> LongVideoStrategy:
@@ -78,7 +79,7 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
                          guidance_scale=guidance_scale, progress=progress,
                          autocast_dtype=autocast_dtype, step_cache=step_cache)
         if not 0 <= num_prompt_frames < num_frames:
-            raise ValueError(
+            raise InvalidValueError(
                 f'ReuseAndDiffuseSampler: num_prompt_frames (M={num_prompt_frames}) must be in '
                 f'[0, num_frames) (N={num_frames}): a clip needs at least one new frame')
         self.num_prompt_frames = num_prompt_frames
@@ -186,7 +187,7 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         editors = [type(s).__name__ for s in self.strategies
                    if type(s).before_step is not LongVideoStrategy.before_step]
         if editors:
-            raise ValueError(
+            raise InvalidValueError(
                 f'ReuseAndDiffuseSampler: {", ".join(editors)} replace latents between steps, '
                 f'which {type(scheduler).__name__} cannot follow (its stored model outputs would '
                 "belong to another trajectory); use vidrd's DPMSolverMultistepScheduler or "
@@ -237,8 +238,9 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
             raise ValueError('pass either seed or generator, not both')
         if self.seed_compatible:
             if generator is not None and generator.device.type != 'cpu':
-                raise ValueError('seed_compatible=True draws noise on the CPU as the original '
-                                 f'release did; got a generator on {generator.device}')
+                raise InvalidValueError(
+                    'seed_compatible=True draws noise on the CPU as the original '
+                    f'release did; got a generator on {generator.device}')
             device = torch.device('cpu')
         return super()._generator(generator, seed, device)
 

@@ -6,6 +6,7 @@ import torch
 from vidrd.registry import LONG_VIDEO_STRATEGIES
 
 from .base_strategy import LongVideoContext, LongVideoStrategy
+from vidrd.utils.errors import InvalidValueError
 
 
 @LONG_VIDEO_STRATEGIES.register_module()
@@ -34,13 +35,14 @@ class StagedGuidanceDenoising(LongVideoStrategy):
     def __init__(self, beta: float = 0.2):
         beta = float(beta)
         if not 0.0 <= beta <= 1.0:
-            raise ValueError(f'StagedGuidanceDenoising: beta must be in [0, 1] (0 disables the '
-                             f'guidance), got {beta}')
+            raise InvalidValueError(
+                f'StagedGuidanceDenoising: beta must be in [0, 1] (0 disables the '
+                f'guidance), got {beta}')
         self.beta = beta
 
     def check(self, num_frames: int, num_prompt_frames: int) -> None:
         if num_prompt_frames < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 'StagedGuidanceDenoising needs prompt frames (num_prompt_frames >= 1, got '
                 f'{num_prompt_frames}): it guides them with the previous clip. Set '
                 'num_prompt_frames or remove StagedGuidanceDenoising from the strategies.')

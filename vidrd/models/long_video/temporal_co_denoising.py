@@ -8,6 +8,7 @@ from vidrd.registry import MODELS
 
 from .base_sampler import (GeneratedClip, SamplingRun, StepCallback, VideoLayout,
                            WindowedSampler, as_tensor)
+from vidrd.utils.errors import InvalidValueError
 
 WEIGHTINGS = ('flat', 'pyramid')
 
@@ -32,7 +33,7 @@ def window_weights(window: int, weighting: str) -> torch.Tensor:
     if weighting == 'pyramid':
         j = torch.arange(window, dtype=torch.float32)
         return torch.minimum(j + 1, window - j)
-    raise ValueError(f'weighting must be one of {WEIGHTINGS}, got {weighting!r}')
+    raise InvalidValueError(f'weighting must be one of {WEIGHTINGS}, got {weighting!r}')
 
 
 @MODELS.register_module()
@@ -83,8 +84,8 @@ class TemporalCoDenoisingSampler(WindowedSampler):
                          autocast_dtype=autocast_dtype, step_cache=step_cache)
         stride = max(1, num_frames // 4) if stride is None else stride
         if not 1 <= stride <= num_frames:
-            raise ValueError(f'TemporalCoDenoisingSampler: stride must be in [1, num_frames='
-                             f'{num_frames}], got {stride}')
+            raise InvalidValueError(f'TemporalCoDenoisingSampler: stride must be in [1, num_frames='
+                                    f'{num_frames}], got {stride}')
         window_weights(num_frames, weighting)  # checks the name
         self.stride, self.weighting = stride, weighting
 

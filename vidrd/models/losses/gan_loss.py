@@ -7,13 +7,14 @@ lambda = ||grad_w L_rec|| / (||grad_w L_GAN|| + delta), w the generator's last l
 """
 import torch
 import torch.nn.functional as F
+from vidrd.utils.errors import InvalidValueError
 
 GAN_LOSS_TYPES = ('hinge', 'vanilla')
 
 
 def _check(kind: str) -> None:
     if kind not in GAN_LOSS_TYPES:
-        raise ValueError(f'gan loss {kind!r} not supported; use one of {GAN_LOSS_TYPES}')
+        raise InvalidValueError(f'gan loss {kind!r} not supported; use one of {GAN_LOSS_TYPES}')
 
 
 def generator_loss(logits_fake: torch.Tensor, kind: str = 'hinge') -> torch.Tensor:

@@ -18,6 +18,7 @@ from torch import nn
 
 from vidrd.registry import MODELS
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
+from vidrd.utils.errors import InvalidValueError
 
 LPIPS_HINT = ('LPIPS needs two local files: the LPIPS v0.1 linear weights `vgg.pth` (from the '
               '`lpips` pip package, lpips/weights/v0.1/vgg.pth, or github.com/richzhang/'
@@ -75,7 +76,7 @@ class LPIPSLoss(nn.Module):
                  trust_pickle: bool = False, reduction: str = 'mean'):
         super().__init__()
         if reduction not in ('mean', 'none'):
-            raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+            raise InvalidValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
         self.reduction = reduction
         # LPIPS' input normalisation from [-1, 1] (its "ScalingLayer")
         self.register_buffer('shift', torch.tensor([-.030, -.088, -.188]).view(1, 3, 1, 1),

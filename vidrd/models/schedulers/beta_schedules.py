@@ -10,6 +10,7 @@ import math
 from typing import Optional, Sequence, Tuple
 
 import torch
+from vidrd.utils.errors import InvalidValueError
 
 BETA_SCHEDULES = ('linear', 'scaled_linear', 'squaredcos_cap_v2')
 
@@ -54,7 +55,8 @@ def make_betas(num_train_timesteps: int = 1000, beta_start: float = 0.00085,
                               dtype=torch.float32) ** 2
     if beta_schedule == 'squaredcos_cap_v2':
         return cosine_betas(num_train_timesteps)
-    raise ValueError(f'unknown beta_schedule {beta_schedule!r}; choose one of {BETA_SCHEDULES}')
+    raise InvalidValueError(
+        f'unknown beta_schedule {beta_schedule!r}; choose one of {BETA_SCHEDULES}')
 
 
 def make_alphas_cumprod(num_train_timesteps: int = 1000, beta_start: float = 0.00085,

@@ -10,6 +10,7 @@ from vidrd.registry import DIFFUSION_SCHEDULERS
 from .ddpm_noise_schedule import DDPMNoiseSchedule, Timesteps
 from .sampling_scheduler import SamplingScheduler
 from .scheduler_config import read_scheduler_config
+from vidrd.utils.errors import InvalidValueError
 
 
 @DIFFUSION_SCHEDULERS.register_module()
@@ -60,7 +61,7 @@ class DDIMScheduler(SamplingScheduler):
         self.clip_sample = bool(clip_sample)
         self.clip_sample_range = float(clip_sample_range)
         if eta < 0:
-            raise ValueError(f'eta must be >= 0, got {eta}')
+            raise InvalidValueError(f'eta must be >= 0, got {eta}')
         self.eta = float(eta)
         self.final_alpha_cumprod = (torch.tensor(1.0) if self.set_alpha_to_one
                                     else self.alphas_cumprod[0].clone())
@@ -92,7 +93,7 @@ class DDIMScheduler(SamplingScheduler):
         step_ratio = self.num_train_timesteps // n
         timesteps = torch.arange(n - 1, -1, -1, dtype=torch.long) * step_ratio + self.steps_offset
         if int(timesteps[0]) >= self.num_train_timesteps:
-            raise ValueError(
+            raise InvalidValueError(
                 f'{n} steps with steps_offset={self.steps_offset} reach timestep '
                 f'{int(timesteps[0])} >= num_train_timesteps={self.num_train_timesteps}; '
                 'use fewer steps or a smaller steps_offset')

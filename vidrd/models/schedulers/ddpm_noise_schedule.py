@@ -9,6 +9,7 @@ from vidrd.registry import DIFFUSION_SCHEDULERS
 
 from .beta_schedules import make_alphas_cumprod
 from .scheduler_config import read_scheduler_config
+from vidrd.utils.errors import InvalidValueError
 
 PREDICTION_TYPES = ('epsilon', 'v_prediction', 'sample')
 
@@ -53,8 +54,8 @@ class DDPMNoiseSchedule:
                  trained_betas: Optional[Sequence[float]] = None,
                  timestep_bias: Optional[Dict[str, float]] = None):
         if prediction_type not in PREDICTION_TYPES:
-            raise ValueError(f'unknown prediction_type {prediction_type!r}; '
-                             f'choose one of {PREDICTION_TYPES}')
+            raise InvalidValueError(f'unknown prediction_type {prediction_type!r}; '
+                                    f'choose one of {PREDICTION_TYPES}')
         self.num_train_timesteps = int(num_train_timesteps)
         self.beta_schedule = beta_schedule
         self.prediction_type = prediction_type
@@ -69,7 +70,8 @@ class DDPMNoiseSchedule:
             return None
         unknown = set(bias) - {'begin', 'end', 'multiplier'}
         if unknown or 'multiplier' not in bias:
-            raise ValueError(f'timestep_bias takes begin, end and multiplier, got {dict(bias)}')
+            raise InvalidValueError(
+                f'timestep_bias takes begin, end and multiplier, got {dict(bias)}')
         begin = int(bias.get('begin', 0))
         end = int(bias.get('end', self.num_train_timesteps))
         multiplier = float(bias['multiplier'])

@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import torch
 
 from .multistep_solver import MultistepSolver, OrderLike, by_order, min_order, register_solver
+from vidrd.utils.errors import InvalidValueError
 
 SOLVER_TYPES = ('midpoint', 'heun')
 
@@ -74,12 +75,14 @@ class DPMSolverMultistepScheduler(MultistepSolver):
                          lower_order_final=lower_order_final, clip_sample=clip_sample,
                          clip_sample_range=clip_sample_range)
         if algorithm_type != 'dpmsolver++':
-            raise ValueError(f"DPMSolverMultistepScheduler: algorithm_type={algorithm_type!r} is "
-                             "not implemented; only 'dpmsolver++' (data prediction, for guided "
-                             'sampling)')
+            raise InvalidValueError(
+                f"DPMSolverMultistepScheduler: algorithm_type={algorithm_type!r} is "
+                "not implemented; only 'dpmsolver++' (data prediction, for guided "
+                'sampling)')
         if solver_type not in SOLVER_TYPES:
-            raise ValueError(f'DPMSolverMultistepScheduler: solver_type={solver_type!r}; choose '
-                             f'one of {SOLVER_TYPES}')
+            raise InvalidValueError(
+                f'DPMSolverMultistepScheduler: solver_type={solver_type!r}; choose '
+                f'one of {SOLVER_TYPES}')
         self.solver_type = solver_type
         self.euler_at_final = bool(euler_at_final)
         self.lambda_min_clipped = float(lambda_min_clipped)

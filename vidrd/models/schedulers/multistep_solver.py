@@ -33,6 +33,7 @@ from vidrd.registry import DIFFUSION_SCHEDULERS
 from .ddpm_noise_schedule import DDPMNoiseSchedule, Timesteps
 from .sampling_scheduler import SamplingScheduler
 from .scheduler_config import DIFFUSERS_DEFAULTS, read_scheduler_config
+from vidrd.utils.errors import InvalidValueError
 
 #: timestep spacings of the solvers (diffusers' names; Lin et al. 2024, Table 2)
 TIMESTEP_SPACINGS = ('linspace', 'leading', 'trailing')
@@ -173,14 +174,16 @@ class MultistepSolver(SamplingScheduler):
             trained_betas=trained_betas)
         self.num_train_timesteps = self.noise_schedule.num_train_timesteps
         if solver_order not in self.SOLVER_ORDERS:
-            raise ValueError(f'{name}: solver_order={solver_order!r} is not implemented; choose '
-                             f'one of {tuple(self.SOLVER_ORDERS)}')
+            raise InvalidValueError(
+                f'{name}: solver_order={solver_order!r} is not implemented; choose '
+                f'one of {tuple(self.SOLVER_ORDERS)}')
         if timestep_spacing not in TIMESTEP_SPACINGS:
-            raise ValueError(f'{name}: timestep_spacing={timestep_spacing!r}; choose one of '
-                             f'{TIMESTEP_SPACINGS}')
+            raise InvalidValueError(f'{name}: timestep_spacing={timestep_spacing!r}; choose one of '
+                                    f'{TIMESTEP_SPACINGS}')
         if final_sigmas_type not in FINAL_SIGMAS_TYPES:
-            raise ValueError(f'{name}: final_sigmas_type={final_sigmas_type!r}; choose one of '
-                             f'{FINAL_SIGMAS_TYPES}')
+            raise InvalidValueError(
+                f'{name}: final_sigmas_type={final_sigmas_type!r}; choose one of '
+                f'{FINAL_SIGMAS_TYPES}')
         self.solver_order = int(solver_order)
         self.timestep_spacing = timestep_spacing
         self.steps_offset = int(steps_offset)
@@ -246,10 +249,11 @@ class MultistepSolver(SamplingScheduler):
             timesteps = [round(last - i * ratio) - 1 for i in range(count)]
         if len(timesteps) != n or len(set(timesteps)) != n or not (
                 0 <= min(timesteps) and max(timesteps) < self.num_train_timesteps):
-            raise ValueError(f'{type(self).__name__}: {n} steps with timestep_spacing='
-                             f'{self.timestep_spacing!r} give the timesteps {timesteps}, not '
-                             f'{n} distinct ones in [0, {self.num_train_timesteps}); use fewer '
-                             'steps or another spacing')
+            raise InvalidValueError(
+                f'{type(self).__name__}: {n} steps with timestep_spacing='
+                f'{self.timestep_spacing!r} give the timesteps {timesteps}, not '
+                f'{n} distinct ones in [0, {self.num_train_timesteps}); use fewer '
+                'steps or another spacing')
         self.num_inference_steps = n
         self.timesteps = torch.tensor(timesteps, dtype=torch.long)
         if device is not None:

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, Mapping
 
 from vidrd.utils.checkpoint import require_path
 from vidrd.utils.logging import get_logger
+from vidrd.utils.errors import DataError, InvalidValueError
 
 SCHEDULER_CONFIG_NAME = 'scheduler_config.json'
 
@@ -52,10 +53,10 @@ def read_scheduler_config(path: str, accepted: Iterable[str], owner: str,
         with open(path, encoding='utf-8') as f:
             config = json.load(f)
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f'cannot read scheduler config {path!r}: {err}') from err
+        raise DataError(f'cannot read scheduler config {path!r}: {err}') from err
     if not isinstance(config, dict):
-        raise ValueError(f'scheduler config {path!r} must hold a JSON object, '
-                         f'got {type(config).__name__}')
+        raise DataError(f'scheduler config {path!r} must hold a JSON object, '
+                        f'got {type(config).__name__}')
 
     accepted = set(accepted)
     overrides = dict(overrides or {})
@@ -64,7 +65,7 @@ def read_scheduler_config(path: str, accepted: Iterable[str], owner: str,
         if key.startswith('_'):  # _class_name, _diffusers_version
             continue
         if key in supported and value != supported[key]:
-            raise ValueError(
+            raise InvalidValueError(
                 f'{path!r}: {key}={value!r} is not supported by {owner} (only '
                 f'{supported[key]!r}); remove the key or use a config without it.')
         if key in accepted:

@@ -5,6 +5,7 @@ from typing import List, Optional, Sequence
 import torch
 
 from .multistep_solver import MultistepSolver, OrderLike, by_order, min_order, register_solver
+from vidrd.utils.errors import InvalidValueError
 
 SOLVER_TYPES = ('bh1', 'bh2')
 
@@ -76,15 +77,18 @@ class UniPCMultistepScheduler(MultistepSolver):
                          lower_order_final=lower_order_final, clip_sample=clip_sample,
                          clip_sample_range=clip_sample_range)
         if solver_type not in SOLVER_TYPES:
-            raise ValueError(f'UniPCMultistepScheduler: solver_type={solver_type!r}; choose one '
-                             f'of {SOLVER_TYPES}')
+            raise InvalidValueError(
+                f'UniPCMultistepScheduler: solver_type={solver_type!r}; choose one '
+                f'of {SOLVER_TYPES}')
         if not predict_x0:
-            raise ValueError('UniPCMultistepScheduler: predict_x0=False (the noise-prediction '
-                             'form) is not implemented; use predict_x0=True')
+            raise InvalidValueError(
+                'UniPCMultistepScheduler: predict_x0=False (the noise-prediction '
+                'form) is not implemented; use predict_x0=True')
         if (final_sigmas_type == 'zero' and not lower_order_final and solver_order > 1):
-            raise ValueError('UniPCMultistepScheduler: final_sigmas_type=\'zero\' ends on an '
-                             'infinite log-SNR step that only a first-order update can take; '
-                             'set lower_order_final=True or final_sigmas_type=\'sigma_min\'')
+            raise InvalidValueError(
+                'UniPCMultistepScheduler: final_sigmas_type=\'zero\' ends on an '
+                'infinite log-SNR step that only a first-order update can take; '
+                'set lower_order_final=True or final_sigmas_type=\'sigma_min\'')
         self.solver_type = solver_type
         self.disable_corrector = tuple(int(i) for i in disable_corrector)
 

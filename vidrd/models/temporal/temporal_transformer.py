@@ -10,6 +10,7 @@ from vidrd.registry import TEMPORAL_LAYERS
 
 from ..unets.transformer import FeedForward
 from .temporal_attention import FrameAttention
+from vidrd.utils.errors import InvalidValueError
 
 
 class TemporalTransformerBlock(nn.Module):
@@ -61,8 +62,8 @@ class TemporalTransformer(nn.Module):
         super().__init__()
         num_heads = num_heads or in_channels // head_dim
         if num_heads < 1:
-            raise ValueError(f'TemporalTransformer: head_dim={head_dim} exceeds '
-                             f'in_channels={in_channels}; pass num_heads')
+            raise InvalidValueError(f'TemporalTransformer: head_dim={head_dim} exceeds '
+                                    f'in_channels={in_channels}; pass num_heads')
         inner = num_heads * head_dim
         self.norm = nn.GroupNorm(norm_groups, in_channels, eps=1e-6)
         self.proj_in = nn.Linear(in_channels, inner)

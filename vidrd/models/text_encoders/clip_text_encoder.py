@@ -13,6 +13,7 @@ from vidrd.utils.checkpoint import (CheckpointMismatchError, LoadReport, Weights
 from vidrd.utils.logging import get_logger
 
 from .clip_tokenizer import build_tokenizer
+from vidrd.utils.errors import InvalidValueError
 
 SD21_TEXT_ENCODER_HINT = (
     "Stable Diffusion 2.1's text encoder is the `text_encoder/` folder (config.json + "
@@ -72,8 +73,9 @@ class CLIPTextEncoder(nn.Module):
                  frozen: bool = True):
         super().__init__()
         if pretrained is None and config is None:
-            raise ValueError('CLIPTextEncoder needs pretrained=<folder> or config=<CLIPTextConfig '
-                             f'arguments>. {SD21_TEXT_ENCODER_HINT}')
+            raise InvalidValueError(
+                'CLIPTextEncoder needs pretrained=<folder> or config=<CLIPTextConfig '
+                f'arguments>. {SD21_TEXT_ENCODER_HINT}')
         folder = _resolve_folder(pretrained) if pretrained is not None else None
         self.config = _load_config(config if config is not None else folder)
 
@@ -199,13 +201,14 @@ class CLIPTextEncoder(nn.Module):
             return
         vocab_size = getattr(self.tokenizer, 'vocab_size', None)
         if vocab_size is not None and vocab_size > self.config.vocab_size:
-            raise ValueError(f'the tokenizer has {vocab_size} ids but the text encoder only '
-                             f'{self.config.vocab_size} embeddings (config vocab_size); use a '
-                             'matching tokenizer or a larger vocab_size')
+            raise InvalidValueError(
+                f'the tokenizer has {vocab_size} ids but the text encoder only '
+                f'{self.config.vocab_size} embeddings (config vocab_size); use a '
+                'matching tokenizer or a larger vocab_size')
         length = getattr(self.tokenizer, 'max_length', None)
         if length is not None and length > self.config.max_position_embeddings:
-            raise ValueError(f'tokenizer max_length {length} exceeds the text encoder\'s '
-                             f'{self.config.max_position_embeddings} positions')
+            raise InvalidValueError(f'tokenizer max_length {length} exceeds the text encoder\'s '
+                                    f'{self.config.max_position_embeddings} positions')
 
 
 def _resolve_folder(pretrained: str) -> str:

@@ -8,6 +8,7 @@ import torch
 
 from vidrd.registry import MODELS
 from vidrd.utils.logging import get_logger
+from vidrd.utils.errors import DataError, InvalidValueError
 
 _WORD = re.compile(r"[\w']+|[^\w\s]")  # words, and each punctuation mark on its own
 
@@ -42,7 +43,7 @@ class WordTokenizer:
         if len(set(specials.values())) != len(specials):
             raise ValueError(f'special token ids must differ, got {specials}')
         if max_length < 2:
-            raise ValueError(f'max_length must leave room for bos and eos, got {max_length}')
+            raise InvalidValueError(f'max_length must leave room for bos and eos, got {max_length}')
         self.max_length = int(max_length)
         self.bos_token_id, self.pad_token_id = bos_token_id, pad_token_id
         self.eos_token_id, self.unk_token_id = eos_token_id, unk_token_id
@@ -52,11 +53,12 @@ class WordTokenizer:
         next_id = 0
         for word in words:
             if not isinstance(word, str) or not word or _WORD.fullmatch(word) is None:
-                raise ValueError(f'vocabulary entry {word!r} is not a single word or punctuation '
-                                 'mark')
+                raise InvalidValueError(
+                    f'vocabulary entry {word!r} is not a single word or punctuation '
+                    'mark')
             word = word.lower() if lowercase else word
             if word in self.word_to_id:
-                raise ValueError(f'vocabulary lists {word!r} twice')
+                raise InvalidValueError(f'vocabulary lists {word!r} twice')
             while next_id in specials.values():
                 next_id += 1
             self.word_to_id[word] = next_id
@@ -89,7 +91,7 @@ class WordTokenizer:
             if path.endswith('.json'):
                 words = json.load(f)
                 if not isinstance(words, list):
-                    raise ValueError(f'{path!r} must hold a JSON list of words')
+                    raise DataError(f'{path!r} must hold a JSON list of words')
                 return words
             return [line.strip() for line in f if line.strip()]
 

@@ -23,6 +23,7 @@ from vidrd.registry import MODELS, TEMPORAL_LAYERS
 
 from .resnet import Downsample2D, ResnetBlock2D, Upsample2D
 from .transformer import Transformer2D
+from vidrd.utils.errors import InvalidValueError
 
 
 class VideoUNetBlock(nn.Module):
@@ -54,7 +55,8 @@ class VideoUNetBlock(nn.Module):
         self.temp_modules = None
         if self.has_attention:
             if num_heads is None or cross_attention_dim is None:
-                raise ValueError(f'{type(self).__name__} needs num_heads and cross_attention_dim')
+                raise InvalidValueError(
+                    f'{type(self).__name__} needs num_heads and cross_attention_dim')
             n_attn = n if num_attentions is None else num_attentions
             self.attentions = nn.ModuleList([
                 Transformer2D(out_channels, num_heads, cross_attention_dim, transformer_layers,

@@ -11,6 +11,7 @@ from vidrd.utils.checkpoint import (LoadReport, WeightsNotFoundError, find_weigh
                                     load_into, load_state_dict, require_path, strip_prefix)
 
 from .unet3d_condition import UNet3DConditionModel, is_temporal_key
+from vidrd.utils.errors import InvalidValueError
 
 SD21_HINT = ('Stable Diffusion 2.1-base weights come as a diffusers folder (unet/, vae/, '
              'text_encoder/, tokenizer/, scheduler/), e.g. the Hugging Face repository '
@@ -53,8 +54,8 @@ def unet_config_from_diffusers(config: dict, source: str = 'config') -> dict:
         value = config.get(key, default)
         if value is not None and value != default and not (
                 isinstance(value, (list, tuple)) and all(v == default for v in value)):
-            raise ValueError(f'{source}: {key}={value!r} is not supported by vidrd\'s U-Net '
-                             f'(expected {default!r}, as in Stable Diffusion 2.1)')
+            raise InvalidValueError(f'{source}: {key}={value!r} is not supported by vidrd\'s U-Net '
+                                    f'(expected {default!r}, as in Stable Diffusion 2.1)')
     ours = {k: config[k] for k in _SAME_KEYS if k in config}
     heads = config.get('num_attention_heads') or config.get('attention_head_dim', 8)
     ours['num_attention_heads'] = tuple(heads) if isinstance(heads, (list, tuple)) else heads
@@ -140,8 +141,9 @@ def build_unet_from_pretrained_2d(folder: str, trust_pickle: bool = False,
     state = load_state_dict(weights, trust_pickle=trust_pickle, hint=SD21_HINT, lazy=True)
     temporal = [k for k in state if is_temporal_key(k)]
     if temporal:
-        raise ValueError(f'{weights} already holds temporal weights ({temporal[0]}, ...): it is not '
-                         'an image U-Net; load it with load_original_unet or our own checkpoints')
+        raise InvalidValueError(
+            f'{weights} already holds temporal weights ({temporal[0]}, ...): it is not '
+            'an image U-Net; load it with load_original_unet or our own checkpoints')
     load_into(model, state, source=weights, allow_missing=('temp_',))
     return model
 

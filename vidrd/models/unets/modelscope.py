@@ -18,6 +18,7 @@ from vidrd.utils.checkpoint import find_weights_file, load_into, load_state_dict
 
 from .loading import unet_folder
 from .unet3d_condition import UNet3DConditionModel
+from vidrd.utils.errors import InvalidValueError
 
 MODELSCOPE_HINT = ('ModelScope T2V and Zeroscope come as diffusers pipeline folders (unet/, vae/, '
                    'text_encoder/, tokenizer/, scheduler/), e.g. the Hugging Face repositories '
@@ -59,18 +60,20 @@ def modelscope_unet_config(config: dict, source: str = 'config') -> dict:
     """
     name = config.get('_class_name', 'UNet3DConditionModel')
     if name != 'UNet3DConditionModel':
-        raise ValueError(f'{source}: _class_name={name!r}; a ModelScope / Zeroscope U-Net folder '
-                         'holds a diffusers UNet3DConditionModel')
+        raise InvalidValueError(
+            f'{source}: _class_name={name!r}; a ModelScope / Zeroscope U-Net folder '
+            'holds a diffusers UNet3DConditionModel')
     for key, default in _SUPPORTED_ONLY.items():
         if config.get(key, default) != default:
-            raise ValueError(f'{source}: {key}={config[key]!r} is not supported by vidrd\'s '
-                             f'ModelScope U-Net (expected {default!r})')
+            raise InvalidValueError(f'{source}: {key}={config[key]!r} is not supported by vidrd\'s '
+                                    f'ModelScope U-Net (expected {default!r})')
     head_dim = config.get('attention_head_dim', 64)
     channels = tuple(config.get('block_out_channels', (320, 640, 1280, 1280)))
     groups = config.get('norm_num_groups', 32)
     if not isinstance(head_dim, int) or any(c % head_dim for c in channels) or groups is None:
-        raise ValueError(f'{source}: attention_head_dim={head_dim!r} must be one int dividing '
-                         f'every block_out_channels {channels}, and norm_num_groups set')
+        raise InvalidValueError(
+            f'{source}: attention_head_dim={head_dim!r} must be one int dividing '
+            f'every block_out_channels {channels}, and norm_num_groups set')
     types = [*config.get('down_block_types', ()), *config.get('up_block_types', ())]
     unknown = sorted(set(types) - _BLOCK_TYPES)
     if unknown:

@@ -16,6 +16,7 @@ from .compile import CompiledForward
 from .embeddings import TimestepEmbedding, timestep_embedding
 from .resnet import video_group_norm
 from .transformer import Attention, Context, TextConditioning
+from vidrd.utils.errors import InvalidValueError
 
 #: The released VidRD model: Temp-Conv after every ResNet, Temp-Attn with frame embedding in
 #: every transformer block of every level.
@@ -67,11 +68,12 @@ class StepCache:
 
     def __init__(self, interval: int, branch: int, num_branches: int):
         if int(interval) != interval or interval < 1:
-            raise ValueError(f'step cache: interval must be an int >= 1 (1: no reuse), got '
-                             f'{interval!r}')
+            raise InvalidValueError(f'step cache: interval must be an int >= 1 (1: no reuse), got '
+                                    f'{interval!r}')
         if int(branch) != branch or not 1 <= branch <= num_branches:
-            raise ValueError(f'step cache: branch must be an int in [1, {num_branches}] (the '
-                             f'U-Net\'s skip branches, shallowest first), got {branch!r}')
+            raise InvalidValueError(
+                f'step cache: branch must be an int in [1, {num_branches}] (the '
+                f'U-Net\'s skip branches, shallowest first), got {branch!r}')
         self.interval, self.branch, self.num_branches = int(interval), int(branch), num_branches
         self.entries: Dict[Hashable, _CacheEntry] = {}
         self.stream: Optional[Hashable] = None
@@ -197,14 +199,14 @@ class UNet3DConditionModel(nn.Module):
         if isinstance(num_attention_heads, int):
             num_attention_heads = (num_attention_heads,) * levels
         if not (len(down_block_types) == len(up_block_types) == len(num_attention_heads) == levels):
-            raise ValueError('down_block_types, up_block_types, num_attention_heads and '
-                             'block_out_channels must have one entry per level')
+            raise InvalidValueError('down_block_types, up_block_types, num_attention_heads and '
+                                    'block_out_channels must have one entry per level')
         for name, chosen in (('temporal_attention_levels', temporal_attention_levels),
                              ('temporal_module_levels', temporal_module_levels)):
             unknown = set(chosen) - {'down', 'mid', 'up'}
             if unknown:
-                raise ValueError(f'{name}: unknown level(s) {sorted(unknown)}; '
-                                 "use a subset of ('down', 'mid', 'up')")
+                raise InvalidValueError(f'{name}: unknown level(s) {sorted(unknown)}; '
+                                        "use a subset of ('down', 'mid', 'up')")
         self.in_channels = in_channels
         self.norm_over_frames = norm_over_frames
         self.num_upsamplers = levels - 1
@@ -294,8 +296,8 @@ class UNet3DConditionModel(nn.Module):
         chosen = names if enabled is True else set(enabled or ())
         unknown = chosen - names
         if unknown:
-            raise ValueError(f'gradient checkpointing: unknown block(s) {sorted(unknown)}; '
-                             f'choose from {sorted(names)}')
+            raise InvalidValueError(f'gradient checkpointing: unknown block(s) {sorted(unknown)}; '
+                                    f'choose from {sorted(names)}')
         for name in names:
             prefix, _, idx = name.partition('.')
             block = named[prefix][int(idx)] if idx else named[prefix]

@@ -13,6 +13,7 @@ from einops import rearrange
 from torch import nn
 
 from vidrd.registry import TEMPORAL_LAYERS
+from vidrd.utils.errors import InvalidValueError
 
 ACTIVATIONS: Dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     'silu': F.silu, 'swish': F.silu, 'gelu': F.gelu, 'relu': F.relu, 'mish': F.mish}
@@ -24,7 +25,8 @@ VAE_NORM_EPS = 1e-6
 def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """The activation function named ``act_fn`` in a diffusers VAE config."""
     if name not in ACTIVATIONS:
-        raise ValueError(f'act_fn {name!r} is not supported; use one of {sorted(ACTIVATIONS)}')
+        raise InvalidValueError(
+            f'act_fn {name!r} is not supported; use one of {sorted(ACTIVATIONS)}')
     return ACTIVATIONS[name]
 
 
@@ -67,7 +69,7 @@ class SpatialSelfAttention(nn.Module):
     def __init__(self, channels: int, groups: int = 32, num_heads: int = 1):
         super().__init__()
         if channels % num_heads:
-            raise ValueError(f'channels {channels} not divisible by num_heads {num_heads}')
+            raise InvalidValueError(f'channels {channels} not divisible by num_heads {num_heads}')
         self.num_heads = num_heads
         self.group_norm = nn.GroupNorm(groups, channels, eps=VAE_NORM_EPS)
         self.to_q = nn.Linear(channels, channels)

@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .blocks import VAE_NORM_EPS, DownEncoderBlock2D, MidBlock2D, UpDecoderBlock2D, activation
+from vidrd.utils.errors import InvalidValueError
 
 DOWN_BLOCK_TYPES = ('DownEncoderBlock2D',)
 UP_BLOCK_TYPES = ('UpDecoderBlock2D',)
@@ -20,10 +21,11 @@ def _check_block_types(types: Sequence[str], supported: Sequence[str], what: str
                        expected_len: int) -> None:
     unsupported = [t for t in types if t not in supported]
     if unsupported:
-        raise ValueError(f'{what} {unsupported} not supported (supported: {list(supported)})')
+        raise InvalidValueError(
+            f'{what} {unsupported} not supported (supported: {list(supported)})')
     if len(types) != expected_len:
-        raise ValueError(f'{what} has {len(types)} entries but block_out_channels has '
-                         f'{expected_len}; give one block type per level')
+        raise InvalidValueError(f'{what} has {len(types)} entries but block_out_channels has '
+                                f'{expected_len}; give one block type per level')
 
 
 class Encoder(nn.Module):

@@ -5,6 +5,7 @@ from einops import rearrange
 from torch import nn
 
 from vidrd.registry import MODELS
+from vidrd.utils.errors import InvalidValueError
 
 
 @MODELS.register_module()
@@ -24,7 +25,7 @@ class PixelShuffleAutoencoder(nn.Module):
     def __init__(self, factor: int = 2, in_channels: int = 3, scaling_factor: float = 1.0):
         super().__init__()
         if factor < 1:
-            raise ValueError(f'PixelShuffleAutoencoder: factor must be >= 1, got {factor}')
+            raise InvalidValueError(f'PixelShuffleAutoencoder: factor must be >= 1, got {factor}')
         self.factor = factor
         self.scaling_factor = scaling_factor
         self.config = dict(in_channels=in_channels, latent_channels=in_channels * factor ** 2,

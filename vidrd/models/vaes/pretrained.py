@@ -14,6 +14,7 @@ from typing import Dict, Mapping, Tuple
 import torch
 
 from vidrd.utils.checkpoint import WeightsNotFoundError, require_path
+from vidrd.utils.errors import DataError, InvalidValueError
 
 CONFIG_NAME = 'config.json'
 WEIGHTS_NAME = 'diffusion_pytorch_model.safetensors'
@@ -63,11 +64,12 @@ def read_vae_config(folder: str) -> dict:
         try:
             raw = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f'{path!r} is not valid JSON: {err}') from err
+            raise DataError(f'{path!r} is not valid JSON: {err}') from err
     class_name = raw.get('_class_name', 'AutoencoderKL')
     if class_name not in CLASS_NAMES:
-        raise ValueError(f'{path!r} describes a {class_name!r}, not a VAE ({list(CLASS_NAMES)}); '
-                         'point the config at the `vae/` (or `vae_finetuned/`) folder')
+        raise InvalidValueError(
+            f'{path!r} describes a {class_name!r}, not a VAE ({list(CLASS_NAMES)}); '
+            'point the config at the `vae/` (or `vae_finetuned/`) folder')
     config = {}
     unknown = []
     for key, value in raw.items():
@@ -78,8 +80,9 @@ def read_vae_config(folder: str) -> dict:
         else:
             unknown.append(key)
     if unknown:
-        raise ValueError(f'{path!r} has keys this AutoencoderKL does not know: {unknown}. '
-                         f'Known: {list(CONFIG_KEYS)} (+ add_temp_conv, {list(IGNORED_KEYS)})')
+        raise InvalidValueError(
+            f'{path!r} has keys this AutoencoderKL does not know: {unknown}. '
+            f'Known: {list(CONFIG_KEYS)} (+ add_temp_conv, {list(IGNORED_KEYS)})')
     if raw.get('add_temp_conv', False) and 'temporal_conv' not in config:
         config['temporal_conv'] = dict(VIDRD_TEMPORAL_CONV)
     return config
@@ -149,7 +152,7 @@ def to_legacy_attention_keys(state_dict: Mapping[str, torch.Tensor]) -> Dict[str
 def check_not_ldm_layout(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
     """Refuse CompVis / LDM-layout VAE checkpoints with a pointer to a converter."""
     if any(k.startswith(('encoder.down.', 'first_stage_model.')) for k in state_dict):
-        raise ValueError(
+        raise InvalidValueError(
             f'{source!r} is in the original CompVis/LDM layout (encoder.down.*), not the diffusers '
             'layout this loader reads; convert it with diffusers '
             '(AutoencoderKL.from_single_file) and save_pretrained, then point at that folder')
