@@ -72,7 +72,12 @@ class MethodParameter:
 
 
 def registered_strategies() -> Dict[str, List[StrategyParameter]]:
-    """Every registered long-video strategy (plugins' too) -> its editable arguments."""
+    """Every registered long-video strategy (plugins' too) and its editable arguments.
+
+    Returns:
+        dict[str, list[StrategyParameter]]: registered name -> the constructor arguments with
+        a bool / int / float default.
+    """
     from vidrd.registry import LONG_VIDEO_STRATEGIES
     LONG_VIDEO_STRATEGIES.import_from_location()
     strategies = {}
@@ -133,9 +138,18 @@ def _page_arguments(cls) -> set:
 
 
 def method_parameters(name: str, cls) -> List[MethodParameter]:
-    """The editable constructor arguments of the sampler class ``cls`` registered as
-    ``name``: those with a bool / int / float / str default, or an ``Optional[int]`` /
-    ``Optional[float]`` one defaulting to None."""
+    """The editable constructor arguments of a sampler class.
+
+    Those with a bool / int / float / str default, or an ``Optional[int]`` /
+    ``Optional[float]`` one defaulting to None; not those the page sets from its shared fields.
+
+    Args:
+        name (str): the name ``cls`` is registered under.
+        cls (type): a ``LongVideoSampler`` subclass.
+
+    Returns:
+        list[MethodParameter]: in the constructor's order (the parents' passed-on ones after).
+    """
     hints: Dict[str, object] = {}
     for klass in cls.__mro__:  # the parents' too, for the arguments passed on to them
         if klass is not object and '__init__' in vars(klass):
@@ -166,7 +180,11 @@ def method_parameters(name: str, cls) -> List[MethodParameter]:
 
 def registered_methods() -> Dict[str, List[MethodParameter]]:
     """Every registered long-video sampler (a ``LongVideoSampler`` in ``MODELS``, plugins'
-    too) -> its editable arguments."""
+    too) and its editable arguments.
+
+    Returns:
+        dict[str, list[MethodParameter]]: registered name -> :func:`method_parameters`.
+    """
     from vidrd.models.long_video import LongVideoSampler
     from vidrd.registry import MODELS
     MODELS.import_from_location()
@@ -294,19 +312,34 @@ class GenerationApp:
 
     def default_method_value(self, param: MethodParameter):
         """The model's sampler's setting of a method argument when it is that method, else the
-        constructor's default."""
+        constructor's default.
+
+        Args:
+            param (MethodParameter): the argument.
+
+        Returns:
+            its value in the model's sampler config, else ``param.default``.
+        """
         if param.method == self.default_method and param.name in self.sampler_cfg:
             return self.sampler_cfg[param.name]
         return param.default
 
-    def method_class(self, method: str):
+    def method_class(self, method: str) -> type:
+        """The sampler class registered in ``MODELS`` as ``method`` (None when none is)."""
         from vidrd.registry import MODELS
         return MODELS.get(method)
 
     def method_config(self, method: str) -> dict:
         """What a request for ``method`` starts from: the model's sampler's config when it is
         that method; else the method's defaults with the model's clip length N and autocast
-        (the ``--amp`` of the tools)."""
+        (the ``--amp`` of the tools).
+
+        Args:
+            method (str): a registered sampler name.
+
+        Returns:
+            dict: a sampler config (with ``type``).
+        """
         if method == self.default_method:
             return dict(self.sampler_cfg)
         cls = self.method_class(method)
@@ -423,10 +456,19 @@ class GenerationApp:
 
     # -- the work --------------------------------------------------------------------------------
     def build_request_sampler(self, request: GenerationRequest):
-        """The request's method: ``dict(base, **overrides)``, the base being the model's
-        sampler config when it is that method (every other setting kept), else the method's
-        defaults (:meth:`method_config`); the overrides the request's steps, guidance, its
-        method's arguments and, for the clip sampler, M and the strategies."""
+        """The request's sampler, built from ``dict(base, **overrides)``.
+
+        The base is the model's sampler config when it is that method (every other setting
+        kept, a constructor argument added later included), else the method's defaults
+        (:meth:`method_config`); the overrides are the request's steps, guidance, its method's
+        arguments and, for the clip sampler, M and the strategies.
+
+        Args:
+            request (GenerationRequest): from :meth:`parse_request`.
+
+        Returns:
+            LongVideoSampler: a new sampler (the model's own is left as it is).
+        """
         from vidrd.apis.generate import build_sampler
         method = request.method or self.default_method
         cls = self.method_class(method)
@@ -442,11 +484,17 @@ class GenerationApp:
         return build_sampler(dict(base, **overrides))
 
     def generate(self, request: GenerationRequest, progress=None) -> Tuple[str, int]:
-        """Generate the request's video; return (mp4 path, number of frames).
+        """Generate the request's video.
 
-        ``progress(fraction, description)`` is called after every denoising step: "clip i/K,
-        DDIM step s/S" for a clip sampler, "step s/S" for a method that reports its steps as
-        one clip (co-denoising, FIFO-Diffusion).
+        Args:
+            request (GenerationRequest): from :meth:`parse_request`.
+            progress (callable, optional): ``progress(fraction, description)``, called after
+                every denoising step: "clip i/K, DDIM step s/S" for a clip sampler, "step s/S"
+                for a method that reports its steps as one clip (co-denoising,
+                FIFO-Diffusion). Defaults to None.
+
+        Returns:
+            tuple[str, int]: the mp4's path and its number of frames.
         """
         from vidrd.apis.generate import generate_long_video
         sampler = self.build_request_sampler(request)

@@ -120,8 +120,15 @@ def shipped_config(*parts: str, configs_dir: Optional[str] = None) -> str:
 
 
 def file_source_entry(path: str) -> Optional[Tuple[str, str]]:
-    """The ``(path prefix, where it comes from)`` entry of :data:`FILE_SOURCES` that covers
-    ``path``, or None."""
+    """The entry of :data:`FILE_SOURCES` that covers ``path``.
+
+    Args:
+        path (str): a path a shipped config names.
+
+    Returns:
+        tuple[str, str] | None: ``(path prefix, where it comes from)``, or None when no entry
+        covers it.
+    """
     path = osp.normpath(path).replace(os.sep, '/')
     for prefix, source in FILE_SOURCES:
         if path == prefix.rstrip('/') or path.startswith(prefix.rstrip('/') + '/'):
@@ -130,7 +137,14 @@ def file_source_entry(path: str) -> Optional[Tuple[str, str]]:
 
 
 def file_source(path: str) -> Optional[str]:
-    """Where a shipped config's ``path`` comes from (:data:`FILE_SOURCES`), or None."""
+    """Where a shipped config's ``path`` comes from (:data:`FILE_SOURCES`).
+
+    Args:
+        path (str): a path a shipped config names.
+
+    Returns:
+        str | None: the description, or None when no entry covers it.
+    """
     entry = file_source_entry(path)
     return entry[1] if entry else None
 

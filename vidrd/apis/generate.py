@@ -22,7 +22,7 @@ from mmengine.config import Config
 from vidrd.models.long_video import (GeneratedClip, LongVideoSampler, encode_prompts,
                                      encode_storyline)
 from vidrd.registry import MODELS
-from vidrd.utils.errors import DataError, InvalidValueError, check_value
+from vidrd.utils.cli import check_value
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
 from vidrd.utils.logging import get_logger
 
@@ -47,14 +47,25 @@ class GeneratedVideo:
 
 # --- inputs ---------------------------------------------------------------------------------
 def read_prompt_file(path: str) -> List[str]:
-    """Prompts of a text file, one per line; blank lines and lines starting with # skipped."""
+    """Prompts of a text file, one per line; blank lines and lines starting with # skipped.
+
+    Args:
+        path (str): the text file (UTF-8).
+
+    Returns:
+        list[str]: the prompts, stripped, in the file's order.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: it holds no prompt.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'prompt file not found: {path!r} (one prompt per line)')
     with open(path, encoding='utf-8') as f:
         prompts = [line.strip() for line in f]
     prompts = [p for p in prompts if p and not p.startswith('#')]
     if not prompts:
-        raise DataError(f'{path}: no prompts (one per line; # starts a comment)')
+        raise ValueError(f'{path}: no prompts (one per line; # starts a comment)')
     return prompts
 
 
@@ -65,8 +76,18 @@ def _getter(model_or_components):
 
 
 def generation_components(model_or_components) -> SimpleNamespace:
-    """``unet``, ``vae``, ``text_encoder`` and the sampling ``scheduler`` of a VidRD model (or of
-    any object / dict with those names; ``sampling_scheduler`` is accepted for ``scheduler``)."""
+    """``unet``, ``vae``, ``text_encoder`` and the sampling ``scheduler`` of a VidRD model.
+
+    Args:
+        model_or_components: a VidRD model, or any object / dict with those names
+            (``sampling_scheduler`` is accepted for ``scheduler``).
+
+    Returns:
+        SimpleNamespace: ``unet``, ``vae``, ``text_encoder``, ``scheduler``.
+
+    Raises:
+        AttributeError: one of them is missing.
+    """
     get = _getter(model_or_components)
     parts = dict(unet=get('unet'), vae=get('vae'), text_encoder=get('text_encoder'),
                  scheduler=get('scheduler') or get('sampling_scheduler'))
@@ -79,7 +100,20 @@ def generation_components(model_or_components) -> SimpleNamespace:
 
 def build_sampler(sampler_cfg, model_or_components=None) -> LongVideoSampler:
     """The long-video sampler from a config dict or a built sampler; else the model's own
-    (``sampler`` / ``long_video_sampler``); else the full method (``DEFAULT_SAMPLER``)."""
+    (``sampler`` / ``long_video_sampler``); else the full method (``DEFAULT_SAMPLER``).
+
+    Args:
+        sampler_cfg (dict | Config | LongVideoSampler | None): the sampler (a built one is
+            returned as it is).
+        model_or_components (optional): whose sampler to use when ``sampler_cfg`` is None.
+            Defaults to None.
+
+    Returns:
+        LongVideoSampler: the sampler.
+
+    Raises:
+        TypeError: the config builds something that is not a ``LongVideoSampler``.
+    """
     if sampler_cfg is None and model_or_components is not None:
         get = _getter(model_or_components)
         sampler_cfg = get('sampler') or get('long_video_sampler')
@@ -139,16 +173,20 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         callback: called after every DDIM step as ``callback(clip_index, step_index,
             num_clips, num_steps)`` (a progress bar), see ``ReuseAndDiffuseSampler.sample``.
 
+    Returns:
+        list[GeneratedVideo]: per video, its prompt(s), frame count and the files written
+        (:func:`vidrd.apis.long_video_ablation.long_video_samples` returns the videos
+        themselves instead, for scoring).
+
     The sampler streams clips: each is turned into uint8 frames (and PNGs) as soon as it is
     decoded; the uint8 frames of a video are kept until its mp4 / gif are written.
     """
     from vidrd.datasets.video_io import write_video
-    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}',
-                'num_clips')
-    check_value(fps > 0, f'fps must be > 0, got {fps}', 'fps')
+    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
+    check_value(fps > 0, f'fps must be > 0, got {fps}')
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise InvalidValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
+        raise ValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
     parts = generation_components(model_or_components)
     sampler = build_sampler(sampler_cfg, model_or_components)
     get = _getter(model_or_components)
@@ -158,7 +196,7 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
     factor = parts.vae.spatial_compression
     check_value(height > 0 and width > 0 and not (height % factor or width % factor),
                 f'resolution {height}x{width} is not a positive multiple of the VAE\'s '
-                f'downsampling factor {factor}', 'resolution')
+                f'downsampling factor {factor}')
     latent_shape = (parts.vae.config['latent_channels'], height // factor, width // factor)
     if isinstance(prompts, str):
         prompts = [prompts]
@@ -176,8 +214,7 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         else:
             cond, uncond = encode_storyline(parts.text_encoder, prompt, negative_prompt)
             if num_clips is not None and num_clips != len(prompt):
-                raise InvalidValueError(
-                    f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
+                raise ValueError(f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
             clips = len(prompt)
         frames: List[np.ndarray] = []
         png_dir = stem + '_frames'
@@ -219,9 +256,18 @@ def load_generation_config(config: str, sampler_config: Optional[str] = None,
     guidance unless the file names them. A file naming another sampler ``type`` replaces the
     model's sampler but still takes those of the model's values the new type accepts. Options
     then address the merged config, e.g. ``model.long_video_sampler.guidance_scale=9``.
+
+    Args:
+        config (str): the model's config file.
+        sampler_config (str, optional): the sampler overlay file. Defaults to None.
+        cfg_options (dict, optional): overrides of the merged config's entries. Defaults to
+            None.
+
+    Returns:
+        Config: the merged config.
     """
     from vidrd.apis.sampler_overlay import overlay_sampler
-    from vidrd.utils.errors import UserError
+    from vidrd.utils.cli import UserError
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -250,6 +296,25 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
     weights. Keys that do not fit, or trainable parameters it lacks, are errors. A standalone
     export's config (``standalone_weights = True``, see ``vidrd.apis.export``) builds every part
     at random init, so there the checkpoint must hold every weight.
+
+    Args:
+        config (str | Config): the model's config (a file is read with
+            :func:`load_generation_config`).
+        checkpoint (str, optional): the trained checkpoint. Defaults to None (the config's
+            weights only; a warning).
+        sampler_config (str, optional): a sampler overlay file (config files only). Defaults
+            to None.
+        cfg_options (dict, optional): overrides of the config's entries (config files only).
+            Defaults to None.
+        device (str): where the model goes. Defaults to ``'cpu'``.
+        trust_pickle (bool): allow a pickle checkpoint that needs arbitrary code to load.
+            Defaults to False.
+
+    Returns:
+        the built model (``cfg.model``, e.g. ``VidRD``), in eval mode on ``device``.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint does not fit the model.
     """
     from vidrd.apis.run_config import check_paths
     cfg = config if isinstance(config, Config) else load_generation_config(
@@ -257,8 +322,8 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
     check_paths(cfg, sections=('model',))
     standalone = bool(cfg.get('standalone_weights', False))
     if standalone and checkpoint is None:
-        raise InvalidValueError(f'{cfg.filename} is a standalone export: give its weights, the '
-                                'model.safetensors next to it, as the checkpoint')
+        raise ValueError(f'{cfg.filename} is a standalone export: give its weights, the '
+                         'model.safetensors next to it, as the checkpoint')
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_state_dict(checkpoint, trust_pickle=trust_pickle,
