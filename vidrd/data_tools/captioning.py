@@ -26,7 +26,7 @@ import math
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Set
 
 import numpy as np
 from PIL import Image
@@ -34,11 +34,11 @@ from tqdm import tqdm
 
 from vidrd.datasets.action_recognition_dataset import SEGMENTS_FORMAT, humanize_class_name
 from vidrd.datasets.annotations import read_table
-from vidrd.datasets.video_io import probe_video, read_video
+from vidrd.datasets.transforms import LoadVideoFrames
 from vidrd.utils.logging import get_logger
 from .appendable_files import (append_lines, drop_partial_last_line, read_jsonl_records,
                                write_text_atomic)
-from .video_files import frames_in_range, list_videos, video_id_of
+from .video_files import list_videos, video_id_of
 from vidrd.utils.errors import DataError, InvalidValueError
 
 MODEL_DIR_HINT = (
@@ -55,7 +55,16 @@ DEFAULT_LABEL_PROMPT = 'This is a video of a person {label}. Describe it in one 
 
 @dataclass
 class CaptionItem:
-    """One thing to caption: a segment of a video, or a whole video (``start`` = ``end`` = None)."""
+    """One thing to caption: a segment of a video, or a whole video (``start`` = ``end`` = None).
+
+    Attributes:
+        id (str): the caption's id (``segment_id`` or ``video_id``).
+        video_id (str): the video's id.
+        path (str): the video file.
+        start (float, optional): seconds. Defaults to None.
+        end (float, optional): seconds. Defaults to None.
+        label (str, optional): the class name in words. Defaults to None.
+    """
     id: str
     video_id: str
     path: str
@@ -65,8 +74,18 @@ class CaptionItem:
 
 
 def read_labels(path: str) -> Dict[str, str]:
-    """video id -> class name in words, from an action-recognition annotation (``path,label`` and
-    optionally ``video_id``; the id defaults to the path without extension)."""
+    """The class name of each video, from an action-recognition annotation.
+
+    Args:
+        path (str): a CSV / JSONL with ``path,label`` and optionally ``video_id`` (the id
+            defaults to the path without extension).
+
+    Returns:
+        Dict[str, str]: video id -> class name in words (:func:`humanize_class_name`).
+
+    Raises:
+        DataError: a row lacks its label or id.
+    """
     labels = {}
     for row_no, row in enumerate(read_table(path, 'label annotation file',
                                             'a CSV / JSONL with columns path,label[,video_id]'),
@@ -82,7 +101,21 @@ def read_labels(path: str) -> Dict[str, str]:
 def caption_items(video_dir: str, segments_file: Optional[str] = None,
                   labels_file: Optional[str] = None) -> List[CaptionItem]:
     """The items of a folder: each segment of ``segments_file``, and each video it does not name
-    whole; labels attached from ``labels_file``."""
+    whole.
+
+    Args:
+        video_dir (str): the folder of videos (see :func:`list_videos`).
+        segments_file (str, optional): a segments file (``SEGMENTS_FORMAT``). Defaults to None
+            (whole videos).
+        labels_file (str, optional): an action-recognition annotation whose labels are
+            attached (:func:`read_labels`). Defaults to None.
+
+    Returns:
+        List[CaptionItem]: segments in file order, then the other videos, by id.
+
+    Raises:
+        DataError: a malformed segments row, or ids that repeat.
+    """
     videos = dict(list_videos(video_dir))
     labels = read_labels(labels_file) if labels_file else {}
     items, segmented = [], set()
@@ -147,26 +180,51 @@ class KeyFrameVideo:
 
 
 def sample_key_frames(item: CaptionItem, num_frames: int) -> KeyFrameVideo:
-    """``num_frames`` frames at the centres of K equal parts of the item, and their timing."""
-    info = probe_video(item.path)
-    available = frames_in_range(info, item.start, item.end)
-    if available == 0:  # the header does not say: decode the range
-        frames, fps = read_video(item.path, item.start, item.end)
-        indices = ((np.arange(num_frames) + 0.5) * len(frames) / num_frames).astype(int)
-        return KeyFrameVideo(frames[indices], fps or info.fps or 25.0, len(frames),
-                             indices.tolist())
-    indices = ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
-    frames, fps = read_video(item.path, item.start, item.end, frame_indices=indices)
-    return KeyFrameVideo(frames, fps or info.fps or 25.0, available, indices.tolist())
+    """Key frames of an item: ``num_frames`` frames at the centres of K equal parts of it.
+
+    The item's frames are counted as ``LoadVideoFrames`` counts them
+    (:meth:`~vidrd.datasets.transforms.LoadVideoFrames.read_range`).
+
+    Args:
+        item (CaptionItem): the segment or video.
+        num_frames (int): K.
+
+    Returns:
+        KeyFrameVideo: the frames and their timing.
+
+    Raises:
+        OSError: the video is missing or cannot be decoded.
+    """
+    def centres(available: int, source_fps: float) -> np.ndarray:
+        return ((np.arange(num_frames) + 0.5) * available / num_frames).astype(int)
+
+    picked = LoadVideoFrames.read_range(item.path, item.start, item.end, centres)
+    return KeyFrameVideo(picked.frames, picked.source_fps, picked.num_available,
+                         picked.indices.tolist())
 
 
 def key_frames(item: CaptionItem, num_frames: int) -> np.ndarray:
-    """uint8 (K, H, W, 3): ``num_frames`` frames at the centres of K equal parts of the item."""
+    """The frames of :func:`sample_key_frames`, without their timing.
+
+    Args:
+        item (CaptionItem): the segment or video.
+        num_frames (int): K.
+
+    Returns:
+        np.ndarray: uint8 (K, H, W, 3).
+    """
     return sample_key_frames(item, num_frames).frames
 
 
 def tile_frames(frames: np.ndarray):
-    """A PIL image of the frames in a near-square grid, row by row (black where none)."""
+    """The frames in a near-square grid, row by row (black where none).
+
+    Args:
+        frames (np.ndarray): uint8 (K, H, W, 3).
+
+    Returns:
+        PIL.Image.Image: ``ceil(K / cols)`` rows of ``cols = ceil(sqrt(K))`` frames.
+    """
     count, height, width = frames.shape[:3]
     cols = math.ceil(math.sqrt(count))
     rows = math.ceil(count / cols)
@@ -181,11 +239,16 @@ class VisionLanguageCaptioner:
     """A transformers vision-language model and its processor, loaded from a local folder.
 
     Args:
-        model_dir: folder with ``config.json``, weights and processor files (see
+        model_dir (str): folder with ``config.json``, weights and processor files (see
             ``MODEL_DIR_HINT``).
-        device: ``'cuda'``, ``'cuda:1'``, ``'cpu'``; default the GPU when there is one.
-        dtype: ``'float16'``, ``'bfloat16'``, ``'float32'``; default float16 on a GPU.
-        max_new_tokens: caption length limit in tokens.
+        device (str, optional): ``'cuda'``, ``'cuda:1'``, ``'cpu'``. Defaults to None (the GPU
+            when there is one).
+        dtype (str, optional): ``'float16'``, ``'bfloat16'``, ``'float32'``. Defaults to None
+            (float16 on a GPU, else float32).
+        max_new_tokens (int): caption length limit in tokens. Defaults to 40.
+
+    Raises:
+        FileNotFoundError: ``model_dir`` is not a transformers model folder.
     """
 
     def __init__(self, model_dir: str, device: Optional[str] = None, dtype: Optional[str] = None,
@@ -225,9 +288,21 @@ class VisionLanguageCaptioner:
                 and self.takes_several_images)
 
     def model_prompt(self, text: str, num_images: int = 1, video: bool = False) -> str:
-        """The text the processor gets: the chat template around ``num_images`` images (or one
-        video) and ``text`` when the processor has a template (LLaVA family, Qwen2-VL), else
-        ``text`` itself (BLIP-2, one image)."""
+        """The text the processor gets.
+
+        Args:
+            text (str): the prompt.
+            num_images (int): images in the prompt. Defaults to 1.
+            video (bool): the prompt holds one video instead. Defaults to False.
+
+        Returns:
+            str: the chat template around the images (or video) and ``text`` when the
+            processor has a template (LLaVA family, Qwen2-VL), else ``text`` itself (BLIP-2,
+            one image).
+
+        Raises:
+            InvalidValueError: the model takes no videos, or only one image.
+        """
         if video:
             if not self.takes_videos:
                 raise InvalidValueError(
@@ -253,7 +328,14 @@ class VisionLanguageCaptioner:
         ``video_metadata`` (the source frame rate and the key frames' indices) and take from it
         what they want: the sampled frame rate (Qwen2.5-VL's seconds per temporal patch) or the
         frames' timestamps (SmolVLM); the frames are sampled already (``do_sample_frames``
-        off). Versions without ``VideoMetadata`` take the sampled frame rate as ``fps``."""
+        off). Versions without ``VideoMetadata`` take the sampled frame rate as ``fps``.
+
+        Args:
+            videos (Sequence[KeyFrameVideo]): the batch's videos.
+
+        Returns:
+            dict: keyword arguments of the processor call.
+        """
         try:
             from transformers.video_utils import VideoMetadata
         except ImportError:  # transformers before video metadata
@@ -265,8 +347,16 @@ class VisionLanguageCaptioner:
         return dict(video_metadata=metadata, do_sample_frames=False)
 
     def inputs(self, images: Sequence, texts: Sequence[str]):
-        """Processor outputs of a batch, on the device: per item one PIL image, a list of them
-        (several images in one prompt) or a :class:`KeyFrameVideo` (one video), and a prompt."""
+        """Processor outputs of a batch, on the device.
+
+        Args:
+            images (Sequence): per item one PIL image, a list of them (several images in one
+                prompt) or a :class:`KeyFrameVideo` (one video); one kind for the batch.
+            texts (Sequence[str]): per item its prompt.
+
+        Returns:
+            dict: tensors by name; pixels in the model's dtype.
+        """
         if images and all(isinstance(i, KeyFrameVideo) for i in images):
             batch = self.processor(videos=[v.frames for v in images],
                                    text=[self.model_prompt(t, video=True) for t in texts],
@@ -288,7 +378,15 @@ class VisionLanguageCaptioner:
                 for k, v in batch.items() if hasattr(v, 'to')}
 
     def generate(self, images: Sequence, texts: Sequence[str]) -> List[str]:
-        """One caption per item (image or list of images, and prompt), greedy."""
+        """One caption per item, greedy.
+
+        Args:
+            images (Sequence): as :meth:`inputs`.
+            texts (Sequence[str]): per item its prompt.
+
+        Returns:
+            List[str]: the captions, whitespace collapsed.
+        """
         import torch
         inputs = self.inputs(images, texts)
         with torch.inference_mode():
@@ -305,7 +403,16 @@ class VisionLanguageCaptioner:
 
 @dataclass
 class CaptionReport:
-    """Totals of a run of :func:`caption_videos` (this shard)."""
+    """Totals of a run of :func:`caption_videos` (this shard).
+
+    Attributes:
+        num_items (int): items of this shard.
+        skipped_done (int): items captioned by an earlier run.
+        captioned (int): items captioned by this run.
+        unreadable (Dict[str, str]): item id -> why its video could not be read.
+        part_file (str): the file this shard appended to.
+        merged (bool): whether this shard merged the parts into the output.
+    """
     num_items: int = 0
     skipped_done: int = 0
     captioned: int = 0
@@ -314,6 +421,7 @@ class CaptionReport:
     merged: bool = False
 
     def summary(self) -> str:
+        """The totals in a line, then up to 20 unreadable items, one a line."""
         lines = [f'{self.num_items} items in this shard: {self.skipped_done} already captioned, '
                  f'{self.captioned} captioned, {len(self.unreadable)} unreadable '
                  f'(-> {self.part_file}{", merged" if self.merged else ""})']
@@ -323,7 +431,18 @@ class CaptionReport:
 
 
 def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
-    """``(num_shards, shard_id)``: the arguments, else torchrun's ``WORLD_SIZE`` / ``RANK``."""
+    """This process's share of the items.
+
+    Args:
+        num_shards (int, optional): ``None`` takes torchrun's ``WORLD_SIZE`` (else 1).
+        shard_id (int, optional): ``None`` takes torchrun's ``RANK`` (else 0).
+
+    Returns:
+        Tuple[int, int]: ``(num_shards, shard_id)``.
+
+    Raises:
+        InvalidValueError: ``shard_id`` is not in ``0 .. num_shards - 1``.
+    """
     num_shards = num_shards if num_shards is not None else int(os.environ.get('WORLD_SIZE', 1))
     shard_id = shard_id if shard_id is not None else int(os.environ.get('RANK', 0))
     if num_shards < 1 or not 0 <= shard_id < num_shards:
@@ -333,7 +452,16 @@ def shard_from_env(num_shards: Optional[int], shard_id: Optional[int]):
 
 
 def part_path(out: str, shard_id: int, num_shards: int) -> str:
-    """The file shard ``shard_id`` appends to (``out`` itself with one shard)."""
+    """The file a shard appends to.
+
+    Args:
+        out (str): the caption file.
+        shard_id (int): the shard.
+        num_shards (int): the number of shards.
+
+    Returns:
+        str: ``out`` itself with one shard, else ``<stem>.part<k>-of-<n><ext>``.
+    """
     if num_shards == 1:
         return out
     stem, ext = osp.splitext(out)
@@ -348,13 +476,30 @@ def _done_ids(path: str) -> set:
 
 
 def finished_marker(part: str) -> str:
-    """The file a shard writes when it has been through all its items."""
+    """The file a shard writes when it has been through all its items.
+
+    Args:
+        part (str): the shard's part file (:func:`part_path`).
+
+    Returns:
+        str: ``part + '.finished'``.
+    """
     return part + '.finished'
 
 
 def merge_parts(items: Sequence[CaptionItem], out: str, num_shards: int) -> bool:
-    """Once every shard has finished, write ``out`` from the part files in item order (items
-    without a caption, i.e. unreadable videos, are left out); else return False."""
+    """Once every shard has finished, write ``out`` from the part files in item order.
+
+    Items without a caption (unreadable videos) are left out.
+
+    Args:
+        items (Sequence[CaptionItem]): every item, in order.
+        out (str): the caption file.
+        num_shards (int): the number of shards.
+
+    Returns:
+        bool: whether ``out`` was written (False while a shard has not finished).
+    """
     parts = [part_path(out, shard_id, num_shards) for shard_id in range(num_shards)]
     if not all(osp.isfile(finished_marker(part)) for part in parts):
         return False
@@ -367,28 +512,84 @@ def merge_parts(items: Sequence[CaptionItem], out: str, num_shards: int) -> bool
     return True
 
 
-def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames: int = 4,
-                   prompt: Optional[str] = None, caption_template: str = '{description}',
-                   batch_size: int = 8, num_shards: Optional[int] = None,
-                   shard_id: Optional[int] = None, frame_layout: str = 'grid',
-                   progress: bool = True) -> CaptionReport:
-    """Caption ``items`` (see :func:`caption_items`) into ``out`` (JSONL ``id,caption``).
+@dataclass
+class CaptionPlan:
+    """What a run of :func:`caption_videos` does, decided before any video is read:
+    :func:`plan_captions` makes it, :func:`run_caption_plan` carries it out.
+
+    Attributes:
+        items (List[CaptionItem]): every item, in order (the order of the merged output).
+        shard_items (List[CaptionItem]): this shard's items (every ``num_shards``-th).
+        out (str): the caption file.
+        part_file (str): the file this shard appends to (``out`` itself with one shard).
+        prompt (str): the model's prompt template.
+        caption_template (str): the template of the caption written.
+        num_frames (int): key frames per item.
+        frame_layout (str): one of ``FRAME_LAYOUTS``.
+        batch_size (int): items per ``generate`` call.
+        num_shards (int): processes sharing the items.
+        shard_id (int): this process's share.
+        done (Set[str]): ids already in ``part_file`` (a resumed run skips them).
+    """
+    items: List[CaptionItem]
+    shard_items: List[CaptionItem]
+    out: str
+    part_file: str
+    prompt: str
+    caption_template: str
+    num_frames: int
+    frame_layout: str
+    batch_size: int
+    num_shards: int
+    shard_id: int
+    done: Set[str] = field(default_factory=set)
+
+    def batches(self) -> Iterator[List[CaptionItem]]:
+        """The items still to caption, batch by batch.
+
+        Batches are fixed slices of the shard's items, less the items done, so a resumed run
+        batches the remaining items as an uninterrupted one would.
+
+        Yields:
+            List[CaptionItem]: one batch (possibly empty).
+        """
+        for begin in range(0, len(self.shard_items), self.batch_size):
+            yield [item for item in self.shard_items[begin:begin + self.batch_size]
+                   if item.id not in self.done]
+
+
+def plan_captions(items: Sequence[CaptionItem], out: str, num_frames: int = 4,
+                  prompt: Optional[str] = None, caption_template: str = '{description}',
+                  batch_size: int = 8, num_shards: Optional[int] = None,
+                  shard_id: Optional[int] = None, frame_layout: str = 'grid',
+                  captioner=None) -> CaptionPlan:
+    """Validate the settings, choose the prompt, take this shard's items and find those done.
+
+    Reads the part file of an earlier run (dropping a partially written last line); reads no
+    video and loads no model. Arguments as :func:`caption_videos`.
 
     Args:
-        captioner: a :class:`VisionLanguageCaptioner` (anything with ``generate(images, texts)``).
-        num_frames: key frames per item.
-        frame_layout: ``'grid'`` tiles them into one image (any model); ``'separate'`` gives
-            the model all of them in one prompt (chat-template models such as LLaVA);
-            ``'video'`` gives them as one video with their timing (models whose processor
-            takes ``videos=``: Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM).
-        prompt: template of the model's prompt; ``{label}`` (class name in words) and
-            ``{video_id}`` are filled in. Default: ``DEFAULT_LABEL_PROMPT`` when every item has a
-            label, else ``DEFAULT_PROMPT``.
-        caption_template: the caption written, from ``{description}`` (the model's text) and
-            ``{label}``, e.g. ``'{label}: {description}'``.
-        batch_size: items per ``generate`` call. Batches are fixed slices of the shard's items,
-            so a resumed run batches the remaining items as an uninterrupted one would.
-        num_shards, shard_id: this process's share (default torchrun's environment).
+        items (Sequence[CaptionItem]): what to caption (see :func:`caption_items`).
+        out (str): the caption file (JSONL ``id,caption``).
+        num_frames (int): key frames per item. Defaults to 4.
+        prompt (str, optional): the model's prompt template. Defaults to None
+            (``DEFAULT_LABEL_PROMPT`` when every item has a label, else ``DEFAULT_PROMPT``).
+        caption_template (str): the caption written. Defaults to ``'{description}'``.
+        batch_size (int): items per ``generate`` call. Defaults to 8.
+        num_shards (int, optional): processes sharing the items. Defaults to None
+            (torchrun's ``WORLD_SIZE``, else 1).
+        shard_id (int, optional): this process's share. Defaults to None (torchrun's
+            ``RANK``, else 0).
+        frame_layout (str): one of ``FRAME_LAYOUTS``. Defaults to ``'grid'``.
+        captioner (optional): the captioner, to check that it takes ``frame_layout``
+            (``takes_several_images`` / ``takes_videos``). Defaults to None (not checked).
+
+    Returns:
+        CaptionPlan: the plan.
+
+    Raises:
+        InvalidValueError: a setting out of its range, a frame layout the model does not take,
+            or a ``{label}`` template with unlabelled items.
     """
     if frame_layout not in FRAME_LAYOUTS:
         raise InvalidValueError(f'frame_layout must be one of {", ".join(FRAME_LAYOUTS)}, got '
@@ -414,43 +615,125 @@ def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames
             f'video(s) have no label, e.g. {missing[:3]}; pass labels: an annotation with '
             'path,label[,video_id]', parameter='labels')
     num_shards, shard_id = shard_from_env(num_shards, shard_id)
-    mine = list(items)[shard_id::num_shards]
+    items = list(items)
     path = part_path(out, shard_id, num_shards)
+    return CaptionPlan(items=items, shard_items=items[shard_id::num_shards], out=out,
+                       part_file=path, prompt=prompt, caption_template=caption_template,
+                       num_frames=num_frames, frame_layout=frame_layout, batch_size=batch_size,
+                       num_shards=num_shards, shard_id=shard_id, done=_done_ids(path))
+
+
+def model_images(video: KeyFrameVideo, frame_layout: str):
+    """The key frames as the model gets them.
+
+    Args:
+        video (KeyFrameVideo): the key frames of one item.
+        frame_layout (str): ``'grid'``, ``'separate'`` or ``'video'``.
+
+    Returns:
+        PIL.Image.Image | List[PIL.Image.Image] | KeyFrameVideo: one tiled image (``'grid'``),
+        one image per frame (``'separate'``) or ``video`` itself (``'video'``).
+    """
+    if frame_layout == 'grid':
+        return tile_frames(video.frames)
+    if frame_layout == 'separate':
+        return [Image.fromarray(frame) for frame in video.frames]
+    return video
+
+
+def run_caption_plan(plan: CaptionPlan, captioner, progress: bool = True) -> CaptionReport:
+    """Caption the items of ``plan``: decode key frames, generate, append, merge the shards.
+
+    Unreadable videos are logged and reported, not captioned. With several shards, this one
+    marks its part finished at the end and, when every shard has, merges the parts into
+    ``plan.out`` (:func:`merge_parts`).
+
+    Args:
+        plan (CaptionPlan): what :func:`plan_captions` returned.
+        captioner: a :class:`VisionLanguageCaptioner` (anything with
+            ``generate(images, texts)``).
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        CaptionReport: this shard's totals.
+    """
+    path = plan.part_file
     if osp.isfile(finished_marker(path)):  # running again: not finished until the end
         os.remove(finished_marker(path))
-    done = _done_ids(path)
-    report = CaptionReport(num_items=len(mine), part_file=path)
-    report.skipped_done = sum(item.id in done for item in mine)
+    report = CaptionReport(num_items=len(plan.shard_items), part_file=path)
+    report.skipped_done = sum(item.id in plan.done for item in plan.shard_items)
     logger = get_logger()
-    bar = tqdm(total=len(mine), initial=report.skipped_done, desc='captioning', unit='clip',
-               disable=not progress)
-    for begin in range(0, len(mine), batch_size):
-        batch = [item for item in mine[begin:begin + batch_size] if item.id not in done]
+    bar = tqdm(total=len(plan.shard_items), initial=report.skipped_done, desc='captioning',
+               unit='clip', disable=not progress)
+    for batch in plan.batches():
         images, kept = [], []
         for item in batch:
             try:
-                video = sample_key_frames(item, num_frames)
-                if frame_layout == 'grid':
-                    images.append(tile_frames(video.frames))
-                elif frame_layout == 'separate':
-                    images.append([Image.fromarray(frame) for frame in video.frames])
-                else:
-                    images.append(video)
+                images.append(model_images(sample_key_frames(item, plan.num_frames),
+                                           plan.frame_layout))
                 kept.append(item)
             except OSError as error:
                 report.unreadable[item.id] = str(error)
                 logger.warning(f'skipping unreadable video {item.path} ({item.id}): {error}')
         if kept:
             fields = [dict(label=item.label or '', video_id=item.video_id) for item in kept]
-            descriptions = captioner.generate(images, [prompt.format(**f) for f in fields])
+            descriptions = captioner.generate(images, [plan.prompt.format(**f) for f in fields])
             append_lines(path, [
-                json.dumps(dict(id=item.id, caption=caption_template.format(
+                json.dumps(dict(id=item.id, caption=plan.caption_template.format(
                     description=text, **f)), ensure_ascii=False)
                 for item, text, f in zip(kept, descriptions, fields)])
             report.captioned += len(kept)
         bar.update(len(batch))
     bar.close()
-    if num_shards > 1:
+    if plan.num_shards > 1:
         write_text_atomic(finished_marker(path), json.dumps(dict(unreadable=report.unreadable)))
-        report.merged = merge_parts(items, out, num_shards)
+        report.merged = merge_parts(plan.items, plan.out, plan.num_shards)
     return report
+
+
+def caption_videos(items: Sequence[CaptionItem], captioner, out: str, num_frames: int = 4,
+                   prompt: Optional[str] = None, caption_template: str = '{description}',
+                   batch_size: int = 8, num_shards: Optional[int] = None,
+                   shard_id: Optional[int] = None, frame_layout: str = 'grid',
+                   progress: bool = True) -> CaptionReport:
+    """Caption ``items`` (see :func:`caption_items`) into ``out`` (JSONL ``id,caption``).
+
+    :func:`plan_captions`, then :func:`run_caption_plan`.
+
+    Args:
+        items (Sequence[CaptionItem]): what to caption.
+        captioner: a :class:`VisionLanguageCaptioner` (anything with
+            ``generate(images, texts)``).
+        out (str): the caption file.
+        num_frames (int): key frames per item. Defaults to 4.
+        prompt (str, optional): template of the model's prompt; ``{label}`` (class name in
+            words) and ``{video_id}`` are filled in. Defaults to None: ``DEFAULT_LABEL_PROMPT``
+            when every item has a label, else ``DEFAULT_PROMPT``.
+        caption_template (str): the caption written, from ``{description}`` (the model's text)
+            and ``{label}``, e.g. ``'{label}: {description}'``. Defaults to
+            ``'{description}'``.
+        batch_size (int): items per ``generate`` call. Batches are fixed slices of the shard's
+            items, so a resumed run batches the remaining items as an uninterrupted one would.
+            Defaults to 8.
+        num_shards (int, optional): processes sharing the items. Defaults to None (torchrun's
+            ``WORLD_SIZE``, else 1).
+        shard_id (int, optional): this process's share. Defaults to None (torchrun's
+            ``RANK``, else 0).
+        frame_layout (str): ``'grid'`` tiles the key frames into one image (any model);
+            ``'separate'`` gives the model all of them in one prompt (chat-template models
+            such as LLaVA); ``'video'`` gives them as one video with their timing (models whose
+            processor takes ``videos=``: Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, SmolVLM).
+            Defaults to ``'grid'``.
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        CaptionReport: this shard's totals.
+
+    Raises:
+        InvalidValueError: see :func:`plan_captions`.
+    """
+    plan = plan_captions(items, out, num_frames=num_frames, prompt=prompt,
+                         caption_template=caption_template, batch_size=batch_size,
+                         num_shards=num_shards, shard_id=shard_id, frame_layout=frame_layout,
+                         captioner=captioner)
+    return run_caption_plan(plan, captioner, progress=progress)

@@ -18,17 +18,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 from tqdm import tqdm
 
 from vidrd.datasets.annotations import optional_float, read_table
 from vidrd.datasets.bad_samples import UnreadableSampleError
-from vidrd.datasets.video_io import probe_video, read_video
+from vidrd.datasets.transforms import LoadVideoFrames
+from vidrd.datasets.video_io import probe_video
 from vidrd.registry import DATASETS
 from vidrd.utils.logging import get_logger
 from .converters.tables import write_csv_atomic, write_jsonl_atomic
-from .converters.webvid import check_dataset_columns
-from .video_files import frames_in_range
+from .video_text_columns import check_dataset_columns
 from vidrd.utils.errors import InvalidValueError
 
 PROBLEM_KINDS = ('missing', 'empty', 'unreadable', 'too short', 'odd size', 'pipeline error')
@@ -38,7 +37,17 @@ FILE_PROBLEMS = ('missing', 'empty', 'unreadable')
 
 @dataclass
 class SampleProblem:
-    """A bad sample: which, where, what kind and why."""
+    """A bad sample: which, where, what kind and why.
+
+    Attributes:
+        dataset (str): the leaf dataset's name (see :func:`leaf_dataset_configs`).
+        index (int): the sample's index in it.
+        path (str): its file.
+        start (float, optional): seconds, where the sample is a range of the file.
+        end (float, optional): seconds, where the sample is a range of the file.
+        kind (str): one of ``PROBLEM_KINDS``.
+        reason (str): what was found, in words.
+    """
     dataset: str
     index: int
     path: str
@@ -48,6 +57,7 @@ class SampleProblem:
     reason: str
 
     def line(self) -> str:
+        """``'<dataset>: <path> [<start>, <end>] s: <kind>: <reason>'``."""
         where = self.path
         if self.start is not None or self.end is not None:
             where += f' [{self.start}, {self.end}] s'
@@ -55,8 +65,16 @@ class SampleProblem:
 
 
 def leaf_dataset_configs(cfg: dict, name: str = 'dataset') -> List[Tuple[str, dict]]:
-    """``(name, config)`` of every dataset inside mixes (``datasets=[...]``) and wrappers
-    (``dataset=...``), in order; names like ``dataset.datasets[1]:VideoTextDataset``."""
+    """Every dataset inside mixes (``datasets=[...]``) and wrappers (``dataset=...``), in order.
+
+    Args:
+        cfg (dict): a dataset config (or an mmengine ``ConfigDict``).
+        name (str): the name of ``cfg`` itself. Defaults to ``'dataset'``.
+
+    Returns:
+        List[Tuple[str, dict]]: ``(name, config)`` of each leaf, names like
+        ``dataset.datasets[1]:VideoTextDataset``.
+    """
     cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
     if isinstance(cfg.get('datasets'), (list, tuple)):
         leaves = []
@@ -73,16 +91,27 @@ def _transforms(dataset) -> list:
     return list(getattr(pipeline, 'transforms', []) or [])
 
 
-def _clip_loader(dataset):
+def _clip_loader(dataset) -> Optional[LoadVideoFrames]:
     for transform in _transforms(dataset):
-        if type(transform).__name__ == 'LoadVideoFrames':
+        if isinstance(transform, LoadVideoFrames):
             return transform
     return None
 
 
 class SampleChecker:
-    """Checks the samples of one built dataset; indexable, so a DataLoader can run it in
-    worker processes. ``checker[i]`` returns ``(problem or None, packed shape or None)``."""
+    """Checks the samples of one built dataset.
+
+    Indexable, so a DataLoader can run it in worker processes: ``checker[i]`` returns
+    ``(problem or None, packed shape or None)``.
+
+    Args:
+        dataset: a built dataset (``get_data_info``, ``pipeline``, ``path_key``).
+        name (str): its name in the problems reported.
+        max_aspect_ratio (float): a source farther from square is an ``odd size``.
+            Defaults to 3.0.
+        max_upscale (float): a source the clip is upscaled from more than this is an
+            ``odd size``. Defaults to 2.0.
+    """
 
     def __init__(self, dataset, name: str, max_aspect_ratio: float = 3.0,
                  max_upscale: float = 2.0):
@@ -95,7 +124,18 @@ class SampleChecker:
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def _problem(self, index, info, kind, reason) -> SampleProblem:
+    def problem(self, index: int, info: dict, kind: str, reason: str) -> SampleProblem:
+        """A :class:`SampleProblem` of sample ``index``.
+
+        Args:
+            index (int): the sample's index.
+            info (dict): its data info (``get_data_info(index)``).
+            kind (str): one of ``PROBLEM_KINDS``.
+            reason (str): what was found.
+
+        Returns:
+            SampleProblem: the problem, with the sample's file and range.
+        """
         return SampleProblem(self.name, index, str(info.get(self.path_key, '')),
                              info.get('start'), info.get('end'), kind, reason)
 
@@ -105,11 +145,10 @@ class SampleChecker:
             return None
         video = probe_video(info['video_path'])
         fps = video.fps or 25.0
-        available = frames_in_range(video, info.get('start'), info.get('end'))
-        if available == 0:  # the header does not say: count the decoded frames
-            available = len(read_video(info['video_path'], info.get('start'), info.get('end'))[0])
-        step = loader._step(fps)
-        needed = int(np.floor((loader.num_frames - 1) * step + 1e-6)) + 1
+        available = loader.count_frames(info['video_path'], info.get('start'), info.get('end'),
+                                        info=video)
+        step = loader.frame_step(fps)
+        needed = loader.frames_needed(fps)
         if available < needed:
             return (f'{available} frames in the range, the clip needs {needed} '
                     f'({loader.num_frames} frames, {step:g} apart)')
@@ -122,39 +161,39 @@ class SampleChecker:
         path = info.get(self.path_key)
         if path is not None:
             if not osp.isfile(path):
-                return self._problem(index, info, 'missing', 'file not found'), None
+                return self.problem(index, info, 'missing', 'file not found'), None
             if osp.getsize(path) == 0:
-                return self._problem(index, info, 'empty', 'empty file (0 bytes)'), None
+                return self.problem(index, info, 'empty', 'empty file (0 bytes)'), None
         try:
             short = self._too_short(info)
             results, source_shape = dict(info), None
             for transform in _transforms(self.dataset):
                 results = transform(results)
                 if results is None:
-                    return self._problem(index, info, 'pipeline error',
+                    return self.problem(index, info, 'pipeline error',
                                          f'{type(transform).__name__} rejected it'), None
                 if source_shape is None and 'ori_shape' in results:
                     source_shape = tuple(int(s) for s in results['ori_shape'][:2])
         except OSError as error:
             reason = error.reason if isinstance(error, UnreadableSampleError) else str(error)
-            return self._problem(index, info, 'unreadable', reason), None
+            return self.problem(index, info, 'unreadable', reason), None
         except Exception as error:  # noqa: BLE001  report any transform's failure, go on
-            return self._problem(index, info, 'pipeline error',
+            return self.problem(index, info, 'pipeline error',
                                  f'{type(error).__name__}: {error}'), None
         if short:
-            return self._problem(index, info, 'too short', short), None
+            return self.problem(index, info, 'too short', short), None
         inputs = results.get('inputs') if isinstance(results, dict) else None
         shape = tuple(inputs.shape) if inputs is not None else None
         if source_shape is not None:
             height, width = source_shape
             if max(height / width, width / height) > self.max_aspect_ratio:
-                return self._problem(index, info, 'odd size',
+                return self.problem(index, info, 'odd size',
                                      f'{height}x{width} source, aspect ratio '
                                      f'{max(height / width, width / height):.2f} > '
                                      f'{self.max_aspect_ratio:g}'), shape
             if shape is not None and len(shape) >= 2 and \
                     min(height, width) * self.max_upscale < max(shape[-2:]):
-                return self._problem(index, info, 'odd size',
+                return self.problem(index, info, 'odd size',
                                      f'{height}x{width} source for a {shape[-2]}x{shape[-1]} '
                                      f'clip (upscaled more than {self.max_upscale:g}x)'), shape
         return None, shape
@@ -171,7 +210,15 @@ class SampleChecker:
 
 @dataclass
 class DatasetCheck:
-    """What :func:`check_dataset` found in one dataset."""
+    """What :func:`check_dataset` found in one dataset.
+
+    Attributes:
+        name (str): the leaf dataset's name.
+        config (dict): its config.
+        dataset: the built dataset.
+        num_samples (int): samples checked.
+        problems (List[SampleProblem]): the bad ones, by index.
+    """
     name: str
     config: dict
     dataset: object
@@ -179,6 +226,7 @@ class DatasetCheck:
     problems: List[SampleProblem] = field(default_factory=list)
 
     def counts(self) -> Counter:
+        """Samples per problem kind (every kind, 0 included) and ``'ok'``."""
         counts = Counter({kind: 0 for kind in PROBLEM_KINDS})
         counts.update(problem.kind for problem in self.problems)
         counts['ok'] = self.num_samples - len(self.problems)
@@ -187,7 +235,22 @@ class DatasetCheck:
 
 def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float = 3.0,
                   max_upscale: float = 2.0, progress: bool = True) -> List[DatasetCheck]:
-    """Check every sample of every leaf dataset of ``dataset_cfg``."""
+    """Check every sample of every leaf dataset of ``dataset_cfg``.
+
+    Args:
+        dataset_cfg (dict): a dataset config; mixes and wrappers are opened
+            (:func:`leaf_dataset_configs`).
+        workers (int): DataLoader worker processes (0: this process). Defaults to 0.
+        max_aspect_ratio (float): see :class:`SampleChecker`. Defaults to 3.0.
+        max_upscale (float): see :class:`SampleChecker`. Defaults to 2.0.
+        progress (bool): show a progress bar. Defaults to True.
+
+    Returns:
+        List[DatasetCheck]: one per leaf dataset, in order.
+
+    Raises:
+        DataError: a video-text table lacks a column its config names.
+    """
     from torch.utils.data import DataLoader
     checks = []
     for name, cfg in leaf_dataset_configs(dataset_cfg):
@@ -212,7 +275,7 @@ def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float =
             for index, shape in shapes.items():
                 if shape != usual:
                     info = dataset.get_data_info(index)
-                    check.problems.append(checker._problem(
+                    check.problems.append(checker.problem(
                         index, info, 'odd size', f'packed clip {shape}, the others {usual}'))
         check.problems.sort(key=lambda p: p.index)
         checks.append(check)
@@ -220,7 +283,14 @@ def check_dataset(dataset_cfg: dict, workers: int = 0, max_aspect_ratio: float =
 
 
 def report_text(checks: Sequence[DatasetCheck]) -> str:
-    """Counts per dataset, then one line per bad sample."""
+    """The report of a check: counts per dataset, then one line per bad sample.
+
+    Args:
+        checks (Sequence[DatasetCheck]): what :func:`check_dataset` returned.
+
+    Returns:
+        str: the report, lines joined by newlines.
+    """
     header = ['dataset', 'samples', 'ok', *PROBLEM_KINDS]
     rows = [[c.name, str(c.num_samples), *(str(c.counts()[k]) for k in header[2:])]
             for c in checks]
@@ -248,7 +318,17 @@ def write_clean_annotations(checks: Sequence[DatasetCheck], out: str) -> List[st
     is cleaned the same way, into ``<cleaned name>_segments.csv``. With one dataset that has an
     ``ann_file``,
     ``out`` is the file written; with several, ``out`` is a folder and each is written there as
-    ``<position>_<name of its ann_file>``. Returns the files written.
+    ``<position>_<name of its ann_file>``.
+
+    Args:
+        checks (Sequence[DatasetCheck]): what :func:`check_dataset` returned.
+        out (str): the file (one dataset) or folder (several) to write.
+
+    Returns:
+        List[str]: the files written.
+
+    Raises:
+        InvalidValueError: no dataset reads an annotation file.
     """
     with_ann = [c for c in checks if getattr(c.dataset, 'ann_file', '') and
                 hasattr(c.dataset, 'path_format')]
@@ -292,7 +372,8 @@ def _write_clean_segments(dataset, bad_files: set, bad_samples: set, clean_ann: 
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
         path_of[str(info['video_id'])] = info['video_path']
-    segments_file = dataset._resolve(dataset.segments_file)
+    # relative to the data root, as the dataset reads it (an absolute path stays)
+    segments_file = osp.join(dataset.data_root or '', dataset.segments_file)
     rows = read_table(segments_file)
     kept = []
     for row in rows:

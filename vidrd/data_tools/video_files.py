@@ -1,24 +1,43 @@
-"""The videos of a folder, their ids (the path relative to the folder, without extension) and
-how many frames a range of one holds."""
-import math
+"""The videos of a folder and their ids (the path relative to the folder, without extension).
+
+How many frames a range of a video holds is :meth:`LoadVideoFrames.count_frames
+<vidrd.datasets.transforms.LoadVideoFrames.count_frames>`.
+"""
 import os
 import os.path as osp
 from collections import Counter
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from vidrd.datasets.action_recognition_dataset import VIDEO_EXTENSIONS
 from vidrd.datasets.annotations import require_dir
-from vidrd.datasets.video_io import VideoInfo
 from vidrd.utils.errors import DataError
 
 
 def video_id_of(relative_path: str) -> str:
-    """'abseiling/x_000010_000020.mp4' -> 'abseiling/x_000010_000020' (always '/' separated)."""
+    """The id of a video: its path relative to the folder, without extension.
+
+    Args:
+        relative_path (str): e.g. ``'abseiling/x_000010_000020.mp4'``.
+
+    Returns:
+        str: e.g. ``'abseiling/x_000010_000020'`` (always ``'/'`` separated).
+    """
     return osp.splitext(relative_path)[0].replace(os.sep, '/')
 
 
 def list_videos(video_dir: str) -> List[Tuple[str, str]]:
-    """Sorted ``(video_id, path)`` of every video (``VIDEO_EXTENSIONS``) under ``video_dir``."""
+    """Every video (``VIDEO_EXTENSIONS``) under ``video_dir``, searched recursively.
+
+    Args:
+        video_dir (str): the folder.
+
+    Returns:
+        List[Tuple[str, str]]: ``(video_id, path)``, sorted by id.
+
+    Raises:
+        FileNotFoundError: ``video_dir`` is not a folder.
+        ValueError: two files share an id (same name, different extension).
+    """
     require_dir(video_dir, 'video folder', f'video files ({", ".join(VIDEO_EXTENSIONS)}), in '
                 'sub-folders or not')
     videos = []
@@ -35,15 +54,3 @@ def list_videos(video_dir: str) -> List[Tuple[str, str]]:
         raise DataError(f'{video_dir}: two files share a video id (same name, different '
                         f'extension), e.g. {twice[:3]}; keep one of each')
     return videos
-
-
-def frames_in_range(info: VideoInfo, start: Optional[float], end: Optional[float]) -> int:
-    """Frames of ``[start, end)`` seconds (``None``: the video's start / end) by the header, as
-    ``LoadVideoFrames`` counts them; 0 where the header says too little."""
-    fps = info.fps or 25.0
-    begin = start or 0.0
-    stop = info.duration if end is None else min(end, info.duration or end)
-    available = int(math.floor((stop - begin) * fps + 1e-6)) if stop else info.num_frames
-    if info.num_frames:
-        available = min(available, info.num_frames)
-    return max(available, 0)

@@ -2,5 +2,7 @@
 
 - :mod:`.kinetics`: Kinetics-400/600/700 CSVs -> action-recognition annotation + segments file.
 - :mod:`.image_text_table`: LAION-style parquet / CSV -> ``ImageTextDataset`` JSONL, filtered.
-- :mod:`.webvid`: check that a WebVid-style table has the columns a config names.
+
+A WebVid-style table needs no conversion: :mod:`vidrd.data_tools.video_text_columns` checks
+that it has the columns a config names.
 """

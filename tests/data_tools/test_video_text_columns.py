@@ -1,7 +1,7 @@
-"""WebVid-style tables: the columns a config names must be in the file."""
+"""Video-text tables (WebVid style): the columns a config names must be in the file."""
 import pytest
 
-from vidrd.data_tools.converters.webvid import check_dataset_columns, check_video_text_columns
+from vidrd.data_tools.video_text_columns import check_dataset_columns, check_video_text_columns
 from vidrd.datasets import VideoTextDataset
 
 WEBVID_FIELDS = ['videoid', 'contentUrl', 'duration', 'page_dir', 'name']
