@@ -28,12 +28,23 @@ from .shot_detection import ShotDetection, segment_video, segment_video_job
 from .video_files import list_videos
 from vidrd.utils.errors import InvalidValueError
 
+#: the columns of a segments file, in the order written (``SEGMENTS_FORMAT``); every writer
+#: of one (this module, :mod:`.converters.kinetics`) uses them
 SEGMENT_FIELDS = ('video_id', 'start', 'end', 'segment_id')
 
 
 @dataclass
 class SegmentingReport:
-    """Totals of a run of :func:`segment_videos`."""
+    """Totals of a run of :func:`segment_videos`.
+
+    Attributes:
+        num_videos (int): videos listed.
+        skipped_done (int): videos segmented by an earlier run.
+        segmented (int): videos segmented by this run.
+        num_segments (int): segments written by this run.
+        without_segments (List[str]): ids of videos without a shot long enough.
+        unreadable (Dict[str, str]): video id -> why it could not be read.
+    """
     num_videos: int = 0
     skipped_done: int = 0
     segmented: int = 0
@@ -42,6 +53,7 @@ class SegmentingReport:
     unreadable: Dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
+        """The totals in a line, then up to 20 unreadable videos, one a line."""
         lines = [f'{self.num_videos} videos: {self.skipped_done} already done, '
                  f'{self.segmented} segmented into {self.num_segments} segments, '
                  f'{len(self.without_segments)} without a shot long enough, '
@@ -54,7 +66,14 @@ class SegmentingReport:
 
 
 def progress_path(out: str) -> str:
-    """The progress record of a segments file."""
+    """The progress record of a segments file.
+
+    Args:
+        out (str): the segments file.
+
+    Returns:
+        str: ``out + '.progress.jsonl'``.
+    """
     return out + '.progress.jsonl'
 
 
@@ -91,13 +110,24 @@ def segment_videos(video_dir: str, out: str, detection: Optional[ShotDetection] 
     """Segment every video under ``video_dir`` into ``out`` (CSV, ``SEGMENT_FIELDS``).
 
     Args:
-        video_dir: folder of videos (searched recursively); a video's id is its path relative
-            to it, without extension.
-        out: the segments CSV; appended to, resumable (see the module docstring).
-        detection: the PySceneDetect detector and its settings.
-        min_duration, max_duration: seconds; shorter shots are dropped, longer ones split.
-        workers: processes decoding videos in parallel (0: in this process).
-        videos: ``(video_id, path)`` pairs to use instead of listing ``video_dir``.
+        video_dir (str): folder of videos (searched recursively); a video's id is its path
+            relative to it, without extension.
+        out (str): the segments CSV; appended to, resumable (see the module docstring).
+        detection (ShotDetection, optional): the PySceneDetect detector and its settings.
+            Defaults to None (``ShotDetection()``).
+        min_duration (float): seconds; shorter shots are dropped. Defaults to 0.0.
+        max_duration (float, optional): seconds; longer shots are split. Defaults to None.
+        workers (int): processes decoding videos in parallel (0: in this process).
+            Defaults to 0.
+        progress (bool): show a progress bar. Defaults to True.
+        videos (Sequence[Tuple[str, str]], optional): ``(video_id, path)`` pairs to use
+            instead of listing ``video_dir``. Defaults to None.
+
+    Returns:
+        SegmentingReport: the run's totals.
+
+    Raises:
+        InvalidValueError: durations out of range.
     """
     detection = detection or ShotDetection()
     if min_duration < 0:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ..appendable_files import write_text_atomic
+from ..segmenting import SEGMENT_FIELDS
 from ..video_files import video_id_of
 from .tables import read_any_table, write_csv_atomic
 from vidrd.utils.errors import DataError
@@ -23,6 +24,15 @@ DEFAULT_PATH_FORMAT = '{label}/{youtube_id}_{time_start:06d}_{time_end:06d}.mp4'
 
 @dataclass
 class KineticsReport:
+    """Totals of :func:`convert_kinetics`.
+
+    Attributes:
+        rows (int): rows read.
+        written (int): rows written.
+        other_split (int): rows of another split, dropped.
+        missing_videos (List[str]): paths of rows dropped for a missing file.
+        classes (List[str]): the class names written, sorted.
+    """
     rows: int = 0
     written: int = 0
     other_split: int = 0
@@ -30,6 +40,7 @@ class KineticsReport:
     classes: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """The totals in a line."""
         text = (f'{self.rows} rows: {self.written} written ({len(self.classes)} classes), '
                 f'{self.other_split} of another split, {len(self.missing_videos)} without a '
                 'video file')
@@ -45,17 +56,26 @@ def convert_kinetics(csv_path: str, out_ann: str, out_segments: str,
     """Write the annotation, segments and (optionally) class list of a Kinetics CSV.
 
     Args:
-        csv_path: the release's CSV (``.parquet`` too).
-        out_ann, out_segments: CSVs to write (atomically).
-        path_format: a video's path relative to the video folder, from the row's fields
+        csv_path (str): the release's CSV (``.parquet`` too).
+        out_ann (str): the annotation CSV to write (atomically), ``path,label,video_id``.
+        out_segments (str): the segments CSV to write (atomically), ``SEGMENT_FIELDS``.
+        path_format (str): a video's path relative to the video folder, from the row's fields
             (``label``, ``youtube_id``, ``time_start`` / ``time_end`` as integers, ``split``).
-        trimmed: files hold the 10 s clip only (segment ``[0, end - start]``), else the full
-            video (segment ``[time_start, time_end]``).
-        split: keep the rows of this split only (``train``, ``validate``, ``test``).
-        video_dir: when given, rows whose file is not there are dropped and counted (every
-            Kinetics download misses some videos).
-        out_classes: text file of the class names, sorted, one a line (the dataset's
-            ``classes``).
+            Defaults to ``DEFAULT_PATH_FORMAT``.
+        trimmed (bool): files hold the 10 s clip only (segment ``[0, end - start]``), else
+            the full video (segment ``[time_start, time_end]``). Defaults to True.
+        split (str, optional): keep the rows of this split only (``train``, ``validate``,
+            ``test``). Defaults to None (every row).
+        video_dir (str, optional): when given, rows whose file is not there are dropped and
+            counted (every Kinetics download misses some videos). Defaults to None.
+        out_classes (str, optional): text file of the class names, sorted, one a line (the
+            dataset's ``classes``). Defaults to None (not written).
+
+    Returns:
+        KineticsReport: the totals.
+
+    Raises:
+        DataError: the CSV lacks a column, or a row does not fit ``path_format``.
     """
     rows = read_any_table(csv_path, 'Kinetics annotation CSV', KINETICS_FORMAT)
     report = KineticsReport(rows=len(rows))
@@ -92,7 +112,7 @@ def convert_kinetics(csv_path: str, out_ann: str, out_segments: str,
     report.written = len(annotation)
     report.classes = sorted({row['label'] for row in annotation})
     write_csv_atomic(out_ann, annotation, ('path', 'label', 'video_id'))
-    write_csv_atomic(out_segments, segments, ('video_id', 'start', 'end', 'segment_id'))
+    write_csv_atomic(out_segments, segments, SEGMENT_FIELDS)
     if out_classes:
         write_text_atomic(out_classes, ''.join(name + '\n' for name in report.classes))
     return report
