@@ -54,3 +54,14 @@ def test_missing_and_corrupt_files_name_the_path(tmp_path):
     assert isinstance(info.value, OSError) and info.value.path == str(bad)
     with pytest.raises(ValueError, match='extension'):
         write_video(str(tmp_path / 'v.webp'), np.zeros((2, 4, 4, 3), np.uint8))
+
+
+def test_video_tensor_to_uint8_and_hold_last_frame():
+    from vidrd.datasets.video_io import hold_last_frame, video_tensor_to_uint8
+    video = torch.tensor([-2.0, -1.0, 0.0, 1.0]).view(1, 4, 1, 1).expand(3, 4, 2, 2)
+    frames = video_tensor_to_uint8(video)
+    assert frames.dtype == np.uint8 and frames.shape == (4, 2, 2, 3)
+    assert frames[:, 0, 0, 0].tolist() == [0, 0, 128, 255]  # clamped; round(127.5) is 128
+    held = hold_last_frame(frames[:2], 4)
+    assert held.shape == (4, 2, 2, 3) and (held[2:] == frames[1]).all()
+    assert hold_last_frame(frames, 3) is frames  # long enough already

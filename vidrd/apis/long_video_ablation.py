@@ -139,19 +139,14 @@ def count_unet_frames(unet: torch.nn.Module) -> Iterator[Dict[str, int]]:
         handle.remove()
 
 
-def _uint8_frames(video: torch.Tensor) -> np.ndarray:
-    """(3, T, H, W) in [-1, 1] -> (T, H, W, 3) uint8."""
-    return ((video.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0).numpy()
-
-
 def write_side_by_side(videos: Dict[str, torch.Tensor], stem: str, fps: float = 8,
                        gap: int = 2) -> Dict[str, str]:
     """One mp4 and one gif of the ``videos`` ((3, T, H, W) in [-1, 1], in dict order) side by
     side, separated by ``gap`` white columns; shorter videos hold their last frame."""
-    from vidrd.datasets.video_io import write_video
-    frames = [_uint8_frames(v) for v in videos.values()]
+    from vidrd.datasets.video_io import hold_last_frame, video_tensor_to_uint8, write_video
+    frames = [video_tensor_to_uint8(v) for v in videos.values()]
     total = max(len(f) for f in frames)
-    frames = [np.concatenate([f, np.repeat(f[-1:], total - len(f), 0)]) for f in frames]
+    frames = [hold_last_frame(f, total) for f in frames]
     height = frames[0].shape[1]
     spacer = np.full((total, height, gap, 3), 255, np.uint8)
     parts = [p for f in frames for p in (f, spacer)][:-1]
@@ -167,7 +162,9 @@ def write_frame_strip(videos: Dict[str, torch.Tensor], path: str, scale: int = 2
     enlarged; a black tick above the frames listed in ``marks[name]`` (where a clip begins).
     Shorter rows end early. Returns ``path``."""
     from PIL import Image, ImageDraw
-    rows = {name: _uint8_frames(v) for name, v in videos.items()}
+
+    from vidrd.datasets.video_io import video_tensor_to_uint8
+    rows = {name: video_tensor_to_uint8(v) for name, v in videos.items()}
     height, width = next(iter(rows.values())).shape[1:3]
     cell_h, cell_w = height * scale, width * scale
     columns = max(len(frames) for frames in rows.values())

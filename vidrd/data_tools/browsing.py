@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from vidrd.datasets.transforms.resize import resize_frames
-from vidrd.datasets.video_io import to_uint8_frames, write_video
+from vidrd.datasets.video_io import hold_last_frame, video_tensor_to_uint8, write_video
 from vidrd.registry import DATASETS
 from .appendable_files import write_text_atomic
 from vidrd.utils.errors import DataError, InvalidValueError
@@ -21,8 +21,23 @@ CHAR_WIDTH, LINE_HEIGHT = 6, 12
 
 def sample_clips(dataset_cfg, num: int = 16, shuffle: bool = False, seed: int = 0
                  ) -> Tuple[List[np.ndarray], List[str], List[str]]:
-    """``num`` packed samples of the dataset: clips uint8 (F, H, W, 3), captions, and where
-    each comes from (``'dataset 1, sample 7'`` for a mix, else the sample index)."""
+    """Packed samples of a dataset, as frames.
+
+    Args:
+        dataset_cfg (dict | Dataset): a dataset config, or a built dataset.
+        num (int): samples wanted (fewer when the dataset is smaller). Defaults to 16.
+        shuffle (bool): random samples, else the first ones. Defaults to False.
+        seed (int): the seed of ``shuffle``. Defaults to 0.
+
+    Returns:
+        Tuple[List[np.ndarray], List[str], List[str]]: the clips, uint8 (F, H, W, 3); their
+        captions; and where each comes from (``'dataset 1, sample 7'`` for a mix, else
+        ``'sample 7'``).
+
+    Raises:
+        InvalidValueError: ``num`` < 1.
+        DataError: the dataset is empty.
+    """
     dataset = DATASETS.build(dict(dataset_cfg)) if isinstance(dataset_cfg, dict) else dataset_cfg
     if num < 1:
         raise InvalidValueError(f'num must be >= 1, got {num}', parameter='num')
@@ -34,8 +49,7 @@ def sample_clips(dataset_cfg, num: int = 16, shuffle: bool = False, seed: int = 
     clips, captions, sources = [], [], []
     for index in indices.tolist():
         data = dataset[index]
-        inputs = data['inputs']  # (3, F, H, W) in [-1, 1]
-        clips.append(to_uint8_frames(((inputs.permute(1, 2, 3, 0) + 1) / 2).clamp(0, 1)))
+        clips.append(video_tensor_to_uint8(data['inputs']))  # inputs: (3, F, H, W) in [-1, 1]
         captions.append(str(getattr(data['data_samples'], 'caption', '')))
         if hasattr(dataset, 'get_source'):
             source = 'dataset {}, sample {}'.format(*dataset.get_source(index))
@@ -56,8 +70,20 @@ def _caption_strip(caption: str, width: int, lines: int) -> np.ndarray:
 
 def grid_video(clips: Sequence[np.ndarray], captions: Sequence[str], cell_size: int = 128,
                ncols: Optional[int] = None, caption_lines: int = 3, gap: int = 2) -> np.ndarray:
-    """uint8 (F, H, W, 3): each clip resized to fit a ``cell_size`` square (padded), its
-    caption under it; clips shorter than the longest hold their last frame."""
+    """Clips in a grid, each with its caption under it.
+
+    Args:
+        clips (Sequence[np.ndarray]): uint8 (F, H, W, 3) each; each is resized to fit a
+            ``cell_size`` square (padded); clips shorter than the longest hold their last frame.
+        captions (Sequence[str]): one per clip.
+        cell_size (int): a cell's side in pixels. Defaults to 128.
+        ncols (int, optional): columns. Defaults to None (a near-square grid).
+        caption_lines (int): lines of caption text under a cell. Defaults to 3.
+        gap (int): pixels between cells. Defaults to 2.
+
+    Returns:
+        np.ndarray: uint8 (F, H, W, 3), F the longest clip's length.
+    """
     ncols = ncols or math.ceil(math.sqrt(len(clips)))
     nrows = math.ceil(len(clips) / ncols)
     num_frames = max(len(clip) for clip in clips)
@@ -70,7 +96,7 @@ def grid_video(clips: Sequence[np.ndarray], captions: Sequence[str], cell_size: 
         scale = cell_size / max(height, width)
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
         clip = resize_frames(clip, size)
-        clip = np.concatenate([clip, np.repeat(clip[-1:], num_frames - len(clip), 0)])
+        clip = hold_last_frame(clip, num_frames)
         top, left = (k // ncols) * (cell_h + gap), (k % ncols) * (cell_w + gap)
         y, x = top + (cell_size - size[0]) // 2, left + (cell_size - size[1]) // 2
         grid[:, y:y + size[0], x:x + size[1]] = clip
@@ -82,8 +108,21 @@ def grid_video(clips: Sequence[np.ndarray], captions: Sequence[str], cell_size: 
 def browse_dataset(dataset_cfg, out_dir: str, num: int = 16, formats=('gif', 'mp4'),
                    fps: float = 4, cell_size: int = 128, shuffle: bool = False,
                    seed: int = 0) -> List[str]:
-    """Write ``out_dir/samples.{gif,mp4}`` (the grid) and ``out_dir/captions.txt``; return the
-    files written."""
+    """Write ``out_dir/samples.{gif,mp4}`` (the grid) and ``out_dir/captions.txt``.
+
+    Args:
+        dataset_cfg (dict | Dataset): a dataset config, or a built dataset.
+        out_dir (str): the folder written to.
+        num (int): samples shown. Defaults to 16.
+        formats (Sequence[str]): video formats written. Defaults to ``('gif', 'mp4')``.
+        fps (float): the grid video's frame rate. Defaults to 4.
+        cell_size (int): a cell's side in pixels. Defaults to 128.
+        shuffle (bool): random samples, else the first ones. Defaults to False.
+        seed (int): the seed of ``shuffle``. Defaults to 0.
+
+    Returns:
+        List[str]: the files written.
+    """
     clips, captions, sources = sample_clips(dataset_cfg, num, shuffle, seed)
     grid = grid_video(clips, captions, cell_size)
     os.makedirs(out_dir, exist_ok=True)

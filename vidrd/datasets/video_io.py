@@ -6,6 +6,8 @@
   whole for a short clip).
 - :func:`write_video` writes ``.mp4`` (libx264, else mpeg4) or ``.gif`` (Pillow); the generation
   tool and the visualisation hook use it.
+- :func:`video_tensor_to_uint8` turns a model's (3, F, H, W) video in [-1, 1] into frames;
+  :func:`hold_last_frame` lengthens a clip to its neighbours' length (grids, side by side).
 
 A missing file raises ``FileNotFoundError``; a file that cannot be decoded raises
 :class:`~vidrd.datasets.bad_samples.UnreadableSampleError`, both ``OSError`` and both naming the
@@ -23,7 +25,10 @@ import numpy as np
 from .bad_samples import UnreadableSampleError
 from vidrd.utils.errors import InvalidValueError
 
-__all__ = ['VideoInfo', 'probe_video', 'read_video', 'write_video', 'to_uint8_frames']
+__all__ = [
+    'VideoInfo', 'probe_video', 'read_video', 'write_video', 'to_uint8_frames',
+    'video_tensor_to_uint8', 'hold_last_frame'
+]
 
 
 @dataclass
@@ -169,6 +174,35 @@ def to_uint8_frames(frames) -> np.ndarray:
     if frames.dtype != np.uint8:
         frames = np.clip(np.rint(frames.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
     return frames
+
+
+def video_tensor_to_uint8(video) -> np.ndarray:
+    """A video in the models' layout and range as frames.
+
+    Args:
+        video (torch.Tensor): (3, F, H, W) in [-1, 1] (clamped), on any device.
+
+    Returns:
+        np.ndarray: uint8 (F, H, W, 3), ``round((x + 1) * 127.5)``.
+    """
+    frames = ((video.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte()
+    return frames.permute(1, 2, 3, 0).cpu().numpy()
+
+
+def hold_last_frame(frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """Lengthen a clip to ``num_frames`` by repeating its last frame.
+
+    Args:
+        frames (np.ndarray): (F, ...), F >= 1.
+        num_frames (int): the length wanted; a clip already as long is returned as it is.
+
+    Returns:
+        np.ndarray: (max(F, num_frames), ...).
+    """
+    missing = num_frames - len(frames)
+    if missing <= 0:
+        return frames
+    return np.concatenate([frames, np.repeat(frames[-1:], missing, 0)])
 
 
 def _mp4_codec() -> str:
