@@ -123,8 +123,11 @@ PURPOSES = dict(
                     'Built with `in_channels`; `forward(x (B*F, C, H, W), num_frames) -> (B*F, '
                     'C, H, W)` for the `temporal_conv` / `temporal_module` placements',
     DIFFUSION_SCHEDULERS='the training noise schedule (`noise_schedule`: `add_noise`, '
-                         '`sample_timesteps`) and the sampling scheduler (`sampling_scheduler`: '
-                         "DDIM's `set_timesteps`, `step`); timesteps a scalar, (B,) or (B, F)",
+                         '`sample_timesteps`) and the sampling schedulers (`sampling_scheduler`: '
+                         'DDIM, DPM-Solver++ 2M, UniPC; `set_timesteps`, `step`; a multistep '
+                         'solver keeps a `state` that the samplers reset per clip and restart '
+                         'for replaced frames); timesteps a scalar, (B,) or (B, F) (per frame: '
+                         'DDIM only)',
     LONG_VIDEO_STRATEGIES='strategies of the clip-after-clip `ReuseAndDiffuseSampler` (FNR, PNS, '
                           'DSG, reconstruction guidance, baselines). Subclass '
                           '`vidrd.models.long_video.LongVideoStrategy`; hooks `check`, '
