@@ -168,10 +168,8 @@ def _seconds_per_iter(runner) -> float:
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
-             classifier_iters: int = 300, long_video_prompts: int = 2,
-             long_video_clips: int = 3, longer_clips: int = 6,
-             ablation_videos: int = 2, configs_dir: Optional[str] = None) -> Dict:
-    """Run every stage; return the report (also written to ``work_dir/report.json``).
+             **plan_options) -> Dict:
+    """Plan the demo and run every stage: :func:`run_demo_plan` of :func:`plan_demo`.
 
     Long videos: ``ablation_videos`` per held-out prompt for every sampler, of
     ``long_video_clips`` clips, and of ``longer_clips`` for the model's own sampler; files of
@@ -180,19 +178,14 @@ def run_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = Non
     Args:
         work_dir (str): the folder of every output. Defaults to ``'work_dirs/demo'``.
         cfg_options (dict, optional): overrides of the model config's entries. Defaults to None.
-        classifier_iters (int): training iterations of the feature network. Defaults to 300.
-        long_video_prompts (int): prompts whose long videos are written as files. Defaults to 2.
-        long_video_clips (int): clips per video of the ablation. Defaults to 3.
-        longer_clips (int): clips per video of the longer run and the storyline. Defaults to 6.
-        ablation_videos (int): videos per held-out prompt for every sampler. Defaults to 2.
-        configs_dir (str, optional): the configs folder. Defaults to None (the shipped configs).
+        **plan_options: the other arguments of :func:`plan_demo` (``classifier_iters``,
+            ``long_video_prompts``, ``long_video_clips``, ``longer_clips``,
+            ``ablation_videos``, ``configs_dir``), with its defaults.
 
     Returns:
-        dict: the report (see :func:`run_demo_plan`).
+        dict: the report (see :func:`run_demo_plan`), also written to ``work_dir/report.json``.
     """
-    return run_demo_plan(plan_demo(work_dir, cfg_options, classifier_iters, long_video_prompts,
-                                   long_video_clips, longer_clips, ablation_videos,
-                                   configs_dir))
+    return run_demo_plan(plan_demo(work_dir, cfg_options, **plan_options))
 
 
 def run_demo_plan(plan: DemoPlan) -> Dict:
