@@ -6,8 +6,6 @@ metrics as ``reference_stats=<file>``. Files are ``.npz`` (read with ``allow_pic
 ``.safetensors``; never pickles. Each file names the extractor (its ``identity``: network,
 weights, preprocessing), and a metric refuses statistics of another extractor.
 """
-import os
-import os.path as osp
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,6 +13,7 @@ import numpy as np
 
 from vidrd.utils.checkpoint import require_path
 from vidrd.utils.errors import InvalidValueError
+from vidrd.utils.io import atomic_write
 
 
 @dataclass
@@ -42,20 +41,17 @@ class ReferenceStats:
 
     def save(self, path: str) -> None:
         """Write ``.npz`` or ``.safetensors`` (atomically)."""
-        os.makedirs(osp.dirname(osp.abspath(path)) or '.', exist_ok=True)
-        tmp = f'{path}.tmp.{os.getpid()}'
-        if path.endswith('.safetensors'):
-            from safetensors.numpy import save_file
-            save_file({'mean': self.mean, 'cov': self.cov}, tmp,
-                      metadata={'count': str(self.count), 'extractor': self.extractor})
-        elif path.endswith('.npz'):
-            with open(tmp, 'wb') as f:
-                np.savez(f, mean=self.mean, cov=self.cov, count=np.int64(self.count),
-                         extractor=np.array(self.extractor))
-        else:
+        if not path.endswith(('.safetensors', '.npz')):
             raise InvalidValueError(
                 f'reference statistics go to a .npz or .safetensors file, not {path!r}')
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            if path.endswith('.safetensors'):
+                from safetensors.numpy import save_file
+                save_file({'mean': self.mean, 'cov': self.cov}, f.name,
+                          metadata={'count': str(self.count), 'extractor': self.extractor})
+            else:
+                np.savez(f, mean=self.mean, cov=self.cov, count=np.int64(self.count),
+                         extractor=np.array(self.extractor))
 
     @classmethod
     def load(cls, path: str) -> 'ReferenceStats':

@@ -18,6 +18,7 @@ from torch import nn
 
 from .errors import (CheckpointError, CheckpointMismatchError,  # noqa: F401 (re-exported)
                      NotACheckpointError, UnsafeCheckpointError, WeightsNotFoundError)
+from .io import atomic_write
 from .logging import get_logger
 
 
@@ -220,12 +221,10 @@ def load_into(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source:
 def save_state_dict_atomic(state_dict: Mapping[str, torch.Tensor], path: str,
                            metadata: Optional[Dict[str, str]] = None) -> None:
     """Write ``state_dict`` as safetensors (or ``torch.save`` for other suffixes) atomically."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    if path.endswith('.safetensors'):
-        from safetensors.torch import save_file
-        save_file({k: v.detach().contiguous().cpu() for k, v in state_dict.items()}, tmp,
-                  metadata=metadata)
-    else:
-        torch.save(dict(state_dict), tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as file:
+        if path.endswith('.safetensors'):
+            from safetensors.torch import save_file
+            save_file({k: v.detach().contiguous().cpu() for k, v in state_dict.items()},
+                      file.name, metadata=metadata)
+        else:
+            torch.save(dict(state_dict), file)

@@ -15,6 +15,7 @@ import torch
 
 from vidrd.utils.checkpoint import WeightsNotFoundError, require_path
 from vidrd.utils.errors import DataError, InvalidValueError
+from vidrd.utils.io import atomic_write
 
 CONFIG_NAME = 'config.json'
 WEIGHTS_NAME = 'diffusion_pytorch_model.safetensors'
@@ -107,11 +108,9 @@ def write_vae_config(config: Mapping, folder: str) -> str:
     out = dict(sorted(out.items()))
     os.makedirs(folder, exist_ok=True)
     path = osp.join(folder, CONFIG_NAME)
-    tmp = f'{path}.tmp.{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
+    with atomic_write(path, 'w') as f:
         json.dump(out, f, indent=2)
         f.write('\n')
-    os.replace(tmp, path)
     return path
 
 
