@@ -87,4 +87,6 @@ def main():
 
 
 if __name__ == '__main__':
+    from vidrd.utils.cpu_allocator import tune_cpu_allocator
+    tune_cpu_allocator()  # as tools/*.py do (VIDRD_TUNE_ALLOCATOR=0: off)
     main()

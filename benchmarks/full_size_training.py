@@ -409,5 +409,7 @@ def cached_speedup(config: str, root: str, n: int, straight: dict) -> None:
 
 
 if __name__ == '__main__':
+    from vidrd.utils.cpu_allocator import tune_cpu_allocator
+    tune_cpu_allocator()  # as tools/*.py do (VIDRD_TUNE_ALLOCATOR=0: off)
     threading.current_thread().name = 'full_size_training'
     main()

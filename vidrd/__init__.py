@@ -1,7 +1,7 @@
-"""vidrd: Reuse and Diffuse (VidRD) text-to-video latent diffusion, OpenMMLab style."""
-from .utils.cpu_allocator import tune_cpu_allocator
+"""vidrd: Reuse and Diffuse (VidRD) text-to-video latent diffusion, OpenMMLab style.
+
+Importing vidrd changes nothing in the process: the C allocator is tuned by a run's set-up
+(``vidrd.utils.cpu_allocator``), not here.
+"""
 
 __version__ = '0.1.0'
-
-#: whether the C allocator keeps activation-sized blocks for reuse (vidrd/utils/cpu_allocator.py)
-CPU_ALLOCATOR_TUNED = tune_cpu_allocator()

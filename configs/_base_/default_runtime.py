@@ -6,6 +6,8 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
+# VidRDRunner also reads env_cfg['tune_cpu_allocator'] (default True: glibc keeps freed
+# activation-sized blocks for reuse, vidrd/utils/cpu_allocator.py); False keeps glibc's defaults
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

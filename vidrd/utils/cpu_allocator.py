@@ -12,8 +12,12 @@ reused). Blocks over 32 MiB keep glibc's mmap path. (PyTorch's ``THP_MEM_ALLOC_E
 pages were measured too: no gain on top of this, and 16% more peak RSS in training, so they are
 left off; preloading jemalloc instead was slower, with 10x the page faults.)
 
-:func:`vidrd.engine.runner.release_freed_memory` still returns kept memory on demand. Set
-``VIDRD_TUNE_ALLOCATOR=0`` to keep glibc's defaults.
+:func:`vidrd.engine.runner.release_freed_memory` still returns kept memory on demand.
+
+Importing vidrd changes nothing: the settings are applied where a run sets up its process, by
+:class:`~vidrd.engine.runner.VidRDRunner` (and ``FSDP2Strategy``) in the environment set-up
+(``env_cfg=dict(tune_cpu_allocator=False)`` switches it off) and by the command-line tools
+(``tools/*.py``). Set ``VIDRD_TUNE_ALLOCATOR=0`` to keep glibc's defaults everywhere.
 """
 import ctypes
 import os
@@ -22,19 +26,29 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 2 ** 20  # glibc's upper bound for the mmap threshold on 64-bit
 TRIM_THRESHOLD = 256 * 2 ** 20
-#: the same settings as glibc's environment variables, for a process that does not import vidrd
-#: (the benchmarks' peers)
+#: the same settings as glibc's environment variables, for a process that does not run vidrd's
+#: set-up (the benchmarks' peers)
 GLIBC_ENVIRONMENT = dict(MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD),
                          MALLOC_TRIM_THRESHOLD_=str(TRIM_THRESHOLD))
+#: whether :func:`tune_cpu_allocator` has applied the settings to this process
+TUNED = False
 
 
 def tune_cpu_allocator() -> bool:
-    """Apply the settings above to this process; True where applied (glibc, not opted out)."""
+    """Apply the settings above to this process (a no-op where already applied).
+
+    Returns:
+        bool: True where applied (glibc, and ``VIDRD_TUNE_ALLOCATOR`` is not ``0``).
+    """
+    global TUNED
+    if TUNED:
+        return True
     if os.environ.get('VIDRD_TUNE_ALLOCATOR', '1') == '0':
         return False
     try:
         libc = ctypes.CDLL('libc.so.6')
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                    and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        TUNED = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                     and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to tune
-        return False
+        pass
+    return TUNED
