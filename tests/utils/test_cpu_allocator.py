@@ -126,3 +126,18 @@ def test_every_tool_tunes_the_allocator_once():
         builds_runner = 'build_runner(' in text  # the runner's env_cfg does it
         calls = len(re.findall(r'tune_cpu_allocator\(\)', text))
         assert calls == (0 if builds_runner else 1), path
+
+
+def test_fsdp2_strategy_reads_the_same_env_cfg_key(monkeypatch):
+    from mmengine._strategy.base import BaseStrategy
+
+    from vidrd.engine.strategies.fsdp2_strategy import FSDP2Strategy
+    calls = []
+    monkeypatch.setattr('vidrd.utils.cpu_allocator.tune_cpu_allocator', lambda: calls.append(1))
+    monkeypatch.setattr(BaseStrategy, '_setup_env', lambda self, **kwargs: calls.append(kwargs))
+    strategy = FSDP2Strategy.__new__(FSDP2Strategy)
+    strategy._setup_env(launcher='none', mp_cfg=None)
+    assert calls == [1, dict(launcher='none', mp_cfg=None)]
+    calls.clear()
+    strategy._setup_env(launcher='none', tune_cpu_allocator=False)
+    assert calls == [dict(launcher='none')]

@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 
 from vidrd.apis.config_files import (FILES_PAGE, PATH_KEYS, RELATIVE_TO_DATA_ROOT,  # noqa: F401
                                       config_paths, file_source_entry, shipped_config)
+from vidrd.utils.distributed import init_cpu_process_group
 from vidrd.utils.precision import (AUTO, is_auto, precision_names, resolve_autocast, short_name,
                                    torch_name)
 from vidrd.utils.errors import InputNotFoundError, InvalidValueError
@@ -155,11 +156,8 @@ def init_cpu_distributed(cfg: Config) -> None:
     """mmengine 0.10.7 calls ``torch.cuda.set_device`` when it sets up distributed training;
     on a CPU-only machine we start the gloo process group ourselves (torchrun's environment)
     before the Runner exists, and let DDP run without device ids."""
-    if cfg.launcher == 'none' or torch.cuda.is_available():
+    if cfg.launcher == 'none' or not init_cpu_process_group():
         return
-    import torch.distributed as dist
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
     # keep a configured wrapper (e.g. separate DDP for two optimisers), without device ids
     cfg.model_wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or
                                  dict(type='MMDistributedDataParallel'), device_ids=None)

@@ -1,6 +1,4 @@
 """PyTorch's FSDP2 (``torch.distributed.fsdp.fully_shard``) as an mmengine strategy."""
-import os
-import os.path as osp
 from typing import Callable, Optional, Sequence
 
 import torch
@@ -11,6 +9,7 @@ from mmengine.dist import is_distributed
 from torch import nn
 
 from vidrd.registry import STRATEGIES
+from vidrd.utils.distributed import init_cpu_process_group
 from vidrd.utils.errors import InvalidValueError
 
 
@@ -48,14 +47,26 @@ class FSDP2Strategy(DDPStrategy):
         self.reshard_after_forward = reshard_after_forward
         self.mixed_precision = mixed_precision
 
+    def _setup_env(self, *, tune_cpu_allocator: bool = True, **kwargs) -> None:
+        """mmengine's environment set-up, after tuning the C allocator as ``VidRDRunner`` does.
+
+        Args:
+            tune_cpu_allocator (bool): Apply
+                :func:`vidrd.utils.cpu_allocator.tune_cpu_allocator` (the runner's
+                ``env_cfg`` key). Defaults to True.
+            **kwargs: mmengine's ``env_cfg`` entries (``dist_cfg``, ``mp_cfg``, ...).
+        """
+        if tune_cpu_allocator:
+            from vidrd.utils.cpu_allocator import tune_cpu_allocator as tune
+            tune()
+        super()._setup_env(**kwargs)
+
     def _setup_distributed(self, launcher: str = 'pytorch', backend: str = 'nccl', **kwargs):
         # mmengine's init_dist calls torch.cuda.set_device, which fails on a CPU-only machine
         if is_distributed():
             return
-        if torch.cuda.is_available():
+        if not init_cpu_process_group():
             super()._setup_distributed(launcher, backend, **kwargs)
-        else:
-            dist.init_process_group(backend='gloo')
 
     def _units(self, model: nn.Module):
         from fnmatch import fnmatchcase
@@ -125,7 +136,16 @@ class FSDP2Strategy(DDPStrategy):
     def save_checkpoint(self, filename: str, *, save_optimizer: bool = True,
                         save_param_scheduler: bool = True, extra_ckpt: Optional[dict] = None,
                         callback: Optional[Callable] = None) -> None:
-        """Every rank gathers; rank 0 writes ``filename`` atomically, streamed to disk."""
+        """Every rank gathers; rank 0 writes ``filename`` atomically, streamed to disk.
+
+        Args:
+            filename (str): The checkpoint file.
+            save_optimizer (bool): Include the optimiser state. Defaults to True.
+            save_param_scheduler (bool): Include the parameter schedulers. Defaults to True.
+            extra_ckpt (dict, optional): Further entries (``meta`` is merged). Defaults to None.
+            callback (Callable, optional): Called with the checkpoint on rank 0 before it is
+                written (the runner's ``before_save_checkpoint`` hooks). Defaults to None.
+        """
         import time
 
         import mmengine
@@ -143,7 +163,5 @@ class FSDP2Strategy(DDPStrategy):
         if dist.get_rank() == 0:
             if callback is not None:
                 callback(checkpoint)
-            tmp = osp.join(osp.dirname(filename), f'.{osp.basename(filename)}.tmp-{os.getpid()}')
-            save_checkpoint_to_file(checkpoint, tmp)
-            os.replace(tmp, filename)
+            save_checkpoint_to_file(checkpoint, filename)  # atomic
         dist.barrier()
