@@ -33,6 +33,14 @@ class MemoryProfileHook(Hook):
     line ``{"phase", "peak_rss", "seconds", "iter"}`` for the phase that ended to ``out_file``
     (``{work_dir}/memory_profile.jsonl``), so a run killed at any moment keeps what it
     measured. Linux only. Costs nothing measurable (one small file read per ``interval``).
+
+    The sampling thread runs from ``before_run`` to ``after_run``; building the hook starts
+    nothing. The ``build`` peak is the kernel's high-water mark (``VmHWM``) at ``before_run``.
+
+    Args:
+        interval (float): Seconds between two samples. Defaults to 0.02.
+        out_file (str, optional): The JSON-lines file; ``{work_dir}/memory_profile.jsonl``
+            when None. Defaults to None.
     """
     priority = 'HIGHEST'  # a step starts before other hooks' before_train_iter and ends first
 
@@ -42,17 +50,29 @@ class MemoryProfileHook(Hook):
         self._lock = threading.Lock()
         self._phase = 'build'
         self._start = time.time()
-        self._peak = read_rss('self', 'VmHWM')  # everything before the hook existed
+        self._peak = 0
         self._iter = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        self._thread: Optional[threading.Thread] = None
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
+    def _sample(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
             rss = read_rss()
             with self._lock:
                 self._peak = max(self._peak, rss)
+
+    def _start_sampling(self) -> None:
+        self._stop_sampling()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(self._stop,), daemon=True,
+                                        name='MemoryProfileHook')
+        self._thread.start()
+
+    def _stop_sampling(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
 
     def _switch(self, runner, phase: str) -> None:
         with self._lock:
@@ -66,7 +86,10 @@ class MemoryProfileHook(Hook):
                 f.write(json.dumps(record) + '\n')
 
     def before_run(self, runner) -> None:
+        with self._lock:  # everything since the process started, the model's build included
+            self._peak = max(self._peak, read_rss('self', 'VmHWM'))
         self._switch(runner, 'resume')
+        self._start_sampling()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._switch(runner, 'setup')
@@ -81,8 +104,8 @@ class MemoryProfileHook(Hook):
         self._switch(runner, 'after_step')
 
     def after_run(self, runner) -> None:
+        self._stop_sampling()
         self._switch(runner, 'end')
-        self._stop.set()
 
 
 def read_records(path: str) -> list:
