@@ -4,10 +4,6 @@ from .loading import (build_unet_from_pretrained_2d, load_original_unet, load_un
 from .modelscope import build_modelscope_unet, modelscope_unet_config
 from .unet3d_condition import ORIGINAL_TEMPORAL_LAYERS, UNet3DConditionModel, is_temporal_key
 
-UNet3DConditionModel.from_pretrained_2d = staticmethod(build_unet_from_pretrained_2d)
-UNet3DConditionModel.from_original_checkpoint = staticmethod(load_original_unet)
-UNet3DConditionModel.from_modelscope = staticmethod(build_modelscope_unet)
-
 __all__ = ['UNet3DConditionModel', 'ORIGINAL_TEMPORAL_LAYERS', 'build_unet_from_pretrained_2d',
            'load_original_unet', 'load_unet_weights', 'unet_config_from_diffusers',
            'is_temporal_key', 'build_modelscope_unet', 'modelscope_unet_config']

@@ -264,6 +264,66 @@ class UNet3DConditionModel(nn.Module):
         self._compiled = CompiledForward(compile, type(self).__name__)
         self.step_cache: Optional[StepCache] = None
 
+    # ------------------------------------------------------------------------ constructors
+    @staticmethod
+    def from_pretrained_2d(folder: str, trust_pickle: bool = False,
+                           **overrides) -> 'UNet3DConditionModel':
+        """The video U-Net with an SD-2.x ``unet/`` folder's spatial weights, temporal layers
+        at their init (:func:`vidrd.models.unets.loading.build_unet_from_pretrained_2d`).
+
+        Args:
+            folder (str): An SD-2.x ``unet/`` folder or its parent.
+            trust_pickle (bool): Allow a pickled (``.bin``) weights file that needs arbitrary
+                code to load. Defaults to False.
+            **overrides: Constructor arguments (e.g. ``temporal_attention=None``).
+
+        Returns:
+            UNet3DConditionModel: The model with the image U-Net's weights.
+        """
+        from .loading import build_unet_from_pretrained_2d
+        return build_unet_from_pretrained_2d(folder, trust_pickle=trust_pickle, **overrides)
+
+    @staticmethod
+    def from_original_checkpoint(checkpoint: str, unet_config: Union[str, dict, None] = None,
+                                 trust_pickle: bool = False,
+                                 **overrides) -> 'UNet3DConditionModel':
+        """The U-Net of the original release's ``ModelT2V.pth``
+        (:func:`vidrd.models.unets.loading.load_original_unet`).
+
+        Args:
+            checkpoint (str): Path to ``ModelT2V.pth`` (or a safetensors file with its keys).
+            unet_config (str | dict, optional): The architecture: an SD ``unet/`` folder or
+                ``config.json``, or a dict of constructor arguments; SD-2.1-base when None.
+                Defaults to None.
+            trust_pickle (bool): Allow a pickle that needs arbitrary code to load. Defaults to
+                False.
+            **overrides: Constructor arguments; by default the released temporal layers.
+
+        Returns:
+            UNet3DConditionModel: The released model's U-Net.
+        """
+        from .loading import load_original_unet
+        return load_original_unet(checkpoint, unet_config, trust_pickle=trust_pickle,
+                                  **overrides)
+
+    @staticmethod
+    def from_modelscope(folder: str, trust_pickle: bool = False,
+                        **overrides) -> 'UNet3DConditionModel':
+        """The U-Net of a ModelScope T2V / Zeroscope diffusers folder
+        (:func:`vidrd.models.unets.modelscope.build_modelscope_unet`).
+
+        Args:
+            folder (str): The ``unet/`` folder or its parent.
+            trust_pickle (bool): Allow a pickle that needs arbitrary code to load. Defaults to
+                False.
+            **overrides: Constructor arguments (e.g. ``gradient_checkpointing=True``).
+
+        Returns:
+            UNet3DConditionModel: The model with every weight loaded by name.
+        """
+        from .modelscope import build_modelscope_unet
+        return build_modelscope_unet(folder, trust_pickle=trust_pickle, **overrides)
+
     # ----------------------------------------------------------------------------- helpers
     def _pointwise_weights_channels_last(self) -> None:
         """Give 1x1 conv weights (C_out, C_in, 1, 1) the strides (C_in, 1, C_in, C_in).
