@@ -1,12 +1,40 @@
 """``torch.compile`` of a module's forward that falls back to eager execution, saying why."""
+import functools
+import importlib
 import inspect
 import logging
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
 
 _COMPILE_ARGS = set(inspect.signature(torch.compile).parameters) - {'model'}
+
+
+@functools.lru_cache(maxsize=None)
+def compile_errors() -> Tuple[type, ...]:
+    """Exception types that mean torch.compile could not compile (not that the code failed).
+
+    Dynamo's (``TorchDynamoException``: ``Unsupported``, ``BackendCompilerFailed`` and its
+    ``InductorError``, ``TorchRuntimeError`` of tracing with fake tensors, ``InvalidBackend``,
+    ...) and inductor's C++ / lowering errors, those of them this torch version has. Read on
+    first use, when ``torch.compile`` has loaded them (importing dynamo takes seconds).
+
+    Returns:
+        tuple: The exception types.
+    """
+    found = []
+    for module, names in (('torch._dynamo.exc', ('TorchDynamoException',)),
+                          ('torch._inductor.exc', ('CppCompileError', 'OperatorIssue',
+                                                   'InvalidCxxCompiler',
+                                                   'CppWrapperCodegenError'))):
+        try:
+            exc = importlib.import_module(module)
+        except ImportError:  # pragma: no cover - a torch build without it
+            continue
+        found += [getattr(exc, name) for name in names if isinstance(getattr(exc, name, None),
+                                                                      type)]
+    return tuple(found)
 
 
 def compile_options(compile: Union[bool, dict, None], owner: str) -> Optional[dict]:
@@ -33,11 +61,18 @@ class CompiledForward:
     """Runs ``eager(*args)`` through ``torch.compile`` when enabled.
 
     The compiled function is built at the first call (and again after a deep copy or
-    unpickling, which drop it). If compiling or running the compiled code raises, the call is
-    repeated eagerly: an error of the inputs themselves is then raised by the eager code as
-    usual; otherwise the failure is logged once with its reason and the module runs eagerly
-    from then on (``failure`` holds the reason). Errors raised in a compiled backward pass are
-    not caught.
+    unpickling, which drop it). Only a compile error (:func:`compile_errors`) makes the call
+    run eagerly instead: an error of the inputs themselves (which tracing reports as a compile
+    error) is then raised by the eager code as usual, and compilation stays on; otherwise the
+    compiler cannot handle this code, so the failure is logged once with its reason and the
+    module runs eagerly from then on (``failure`` holds the reason). Any other error of the
+    compiled call (out of memory, an interrupt, an error of the code itself) propagates
+    unchanged and later calls are compiled as before. Errors raised in a compiled backward
+    pass are not caught.
+
+    Args:
+        compile (bool | dict | None): The ``compile`` config entry (:func:`compile_options`).
+        owner (str): Name of the module, for messages.
     """
 
     def __init__(self, compile: Union[bool, dict, None], owner: str):
@@ -57,8 +92,10 @@ class CompiledForward:
             if self._fn is None:
                 self._fn = torch.compile(eager, **self.options)
             return self._fn(*args)
-        except Exception as err:  # noqa: BLE001 - any compiler failure falls back
-            out = eager(*args)
+        except Exception as err:
+            if not isinstance(err, compile_errors()):
+                raise  # out of memory, an error of the code: compilation stays on
+            out = eager(*args)  # an error of the inputs is raised here, compilation kept
             self._fail(err)
             return out
 
