@@ -16,13 +16,12 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
-import torch
 from mmengine.config import Config
 
 from vidrd.models.long_video import (GeneratedClip, LongVideoSampler, encode_prompts,
                                      encode_storyline)
 from vidrd.registry import MODELS
-from vidrd.utils.cli import check_value
+from vidrd.utils.errors import DataError, InvalidValueError, check_value
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
 from vidrd.utils.logging import get_logger
 
@@ -65,7 +64,7 @@ def read_prompt_file(path: str) -> List[str]:
         prompts = [line.strip() for line in f]
     prompts = [p for p in prompts if p and not p.startswith('#')]
     if not prompts:
-        raise ValueError(f'{path}: no prompts (one per line; # starts a comment)')
+        raise DataError(f'{path}: no prompts (one per line; # starts a comment)')
     return prompts
 
 
@@ -137,12 +136,6 @@ def _slug(prompt: Prompt, limit: int = 60) -> str:
     return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')[:limit] or 'video'
 
 
-def _to_uint8(video: torch.Tensor) -> np.ndarray:
-    """(1, 3, F, H, W) in [-1, 1] -> (F, H, W, 3) uint8."""
-    frames = ((video[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return frames.permute(1, 2, 3, 0).cpu().numpy()
-
-
 def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Prompt]],
                         num_clips: Optional[int] = None, seed: int = 0, sampler_cfg=None,
                         out_dir: str = 'outputs', formats: Sequence[str] = FORMATS,
@@ -181,12 +174,13 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
     The sampler streams clips: each is turned into uint8 frames (and PNGs) as soon as it is
     decoded; the uint8 frames of a video are kept until its mp4 / gif are written.
     """
-    from vidrd.datasets.video_io import write_video
-    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}')
-    check_value(fps > 0, f'fps must be > 0, got {fps}')
+    from vidrd.datasets.video_io import video_tensor_to_uint8, write_video
+    check_value(num_clips is None or num_clips >= 1, f'num_clips must be >= 1, got {num_clips}',
+                'num_clips')
+    check_value(fps > 0, f'fps must be > 0, got {fps}', 'fps')
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise ValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
+        raise InvalidValueError(f'unknown video format(s) {sorted(unknown)}; choose from {FORMATS}')
     parts = generation_components(model_or_components)
     sampler = build_sampler(sampler_cfg, model_or_components)
     get = _getter(model_or_components)
@@ -196,7 +190,7 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
     factor = parts.vae.spatial_compression
     check_value(height > 0 and width > 0 and not (height % factor or width % factor),
                 f'resolution {height}x{width} is not a positive multiple of the VAE\'s '
-                f'downsampling factor {factor}')
+                f'downsampling factor {factor}', 'resolution')
     latent_shape = (parts.vae.config['latent_channels'], height // factor, width // factor)
     if isinstance(prompts, str):
         prompts = [prompts]
@@ -214,13 +208,14 @@ def generate_long_video(model_or_components, prompts: Union[Prompt, Sequence[Pro
         else:
             cond, uncond = encode_storyline(parts.text_encoder, prompt, negative_prompt)
             if num_clips is not None and num_clips != len(prompt):
-                raise ValueError(f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
+                raise InvalidValueError(
+                    f'storyline of {len(prompt)} prompts but num_clips={num_clips}')
             clips = len(prompt)
         frames: List[np.ndarray] = []
         png_dir = stem + '_frames'
 
         def sink(clip: GeneratedClip) -> None:
-            uint8 = _to_uint8(clip.video)
+            uint8 = video_tensor_to_uint8(clip.video[0])
             if png_frames:
                 from PIL import Image
                 os.makedirs(png_dir, exist_ok=True)
@@ -267,7 +262,7 @@ def load_generation_config(config: str, sampler_config: Optional[str] = None,
         Config: the merged config.
     """
     from vidrd.apis.sampler_overlay import overlay_sampler
-    from vidrd.utils.cli import UserError
+    from vidrd.utils.errors import UserError
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config!r}')
     cfg = Config.fromfile(config)
@@ -322,8 +317,8 @@ def load_generation_model(config: Union[str, Config], checkpoint: Optional[str] 
     check_paths(cfg, sections=('model',))
     standalone = bool(cfg.get('standalone_weights', False))
     if standalone and checkpoint is None:
-        raise ValueError(f'{cfg.filename} is a standalone export: give its weights, the '
-                         'model.safetensors next to it, as the checkpoint')
+        raise InvalidValueError(f'{cfg.filename} is a standalone export: give its weights, the '
+                                'model.safetensors next to it, as the checkpoint')
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         state = load_state_dict(checkpoint, trust_pickle=trust_pickle,
