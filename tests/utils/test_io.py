@@ -92,3 +92,28 @@ def test_refuses_a_mode_that_is_no_whole_write(tmp_path):
         with atomic_write(str(tmp_path / 'f'), 'wb', encoding='utf-8'):
             pass
     assert os.listdir(tmp_path) == []
+
+
+def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
+    from vidrd.utils.io import atomic_folder
+    target = tmp_path / 'export'
+    with atomic_folder(str(target)) as folder:
+        (tmp_path / 'x').touch()
+        os.makedirs(folder)  # the writer creates it, as it would create the target
+        with open(os.path.join(folder, 'a.json'), 'w') as f:
+            f.write('1')
+        assert not target.exists()
+    assert os.listdir(target) == ['a.json']
+    with pytest.raises(RuntimeError):
+        with atomic_folder(str(target)) as folder:
+            os.makedirs(folder)
+            with open(os.path.join(folder, 'b.json'), 'w') as f:
+                f.write('2')
+            raise RuntimeError('killed mid-export')
+    assert os.listdir(target) == ['a.json']  # the previous export, untouched
+    with atomic_folder(str(target)) as folder:
+        os.makedirs(folder)
+        with open(os.path.join(folder, 'c.json'), 'w') as f:
+            f.write('3')
+    assert os.listdir(target) == ['c.json']  # nothing of the previous one is mixed in
+    assert sorted(os.listdir(tmp_path)) == ['export', 'x']  # no temporary folder left

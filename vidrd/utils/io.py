@@ -1,13 +1,15 @@
 """Files that appear whole or not at all: the one atomic writer of vidrd.
 
 Every file vidrd writes in one piece (checkpoints, safetensors shards, configs, JSON tables,
-statistics) goes through :func:`atomic_write`: the content is written to a temporary file in
+statistics) goes through :func:`atomic_write`, every folder (an exported model) through
+:func:`atomic_folder`. For a file: the content is written to a temporary file in
 the target's folder, flushed to disk, and renamed over the target (atomic on POSIX). A reader,
 or a run killed mid-write, sees the previous complete file or the new one, never a truncated
 one, and no temporary file is left behind by an error.
 """
 import os
 import os.path as osp
+import shutil
 import stat
 import tempfile
 from contextlib import contextmanager
@@ -116,4 +118,35 @@ def atomic_write(path: str, mode: str = 'wb', *, encoding: Optional[str] = None,
     _fsync_path(folder)  # the rename itself
 
 
-__all__ = ['atomic_write']
+@contextmanager
+def atomic_folder(path: str) -> Iterator[str]:
+    """A new folder that replaces the folder ``path`` when the ``with`` block succeeds.
+
+    The block creates and fills the yielded folder, a path inside a temporary sibling of
+    ``path`` (same file system), exactly as it would create ``path`` itself. On success a
+    previous ``path`` is renamed aside and the new folder renamed into place (between the two
+    renames ``path`` is briefly absent), so a reader or a run killed mid-write sees the
+    previous complete folder or the new one, never a mix. On any exception the new folder is
+    removed and ``path`` is left as it was.
+
+    Args:
+        path (str): The folder to write.
+
+    Yields:
+        str: Where to write the folder (not created yet).
+    """
+    path = osp.abspath(os.fspath(path))
+    parent, name = osp.split(path)
+    os.makedirs(parent, exist_ok=True)
+    holder = tempfile.mkdtemp(dir=parent, prefix=f'.{name}.', suffix='.tmp')
+    try:
+        new = osp.join(holder, name)
+        yield new
+        if osp.exists(path):
+            os.replace(path, osp.join(holder, name + '.old'))
+        os.replace(new, path)
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+    _fsync_path(parent)
+
+__all__ = ['atomic_write', 'atomic_folder']

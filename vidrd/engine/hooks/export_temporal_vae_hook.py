@@ -1,7 +1,5 @@
 """Write the fine-tuned VAE as a ``vae_finetuned/`` folder when training ends."""
-import os
 import os.path as osp
-import shutil
 from typing import Optional
 
 from mmengine.dist import is_main_process
@@ -11,6 +9,7 @@ from torch import nn
 
 from vidrd.registry import HOOKS
 from vidrd.utils.checkpoint import CheckpointMismatchError, load_into, load_state_dict
+from vidrd.utils.io import atomic_folder
 from vidrd.utils.logging import get_logger
 
 
@@ -28,20 +27,8 @@ def export_vae_atomically(model: nn.Module, folder: str, **export_kwargs) -> str
         raise TypeError(f'{type(model).__name__} has no export(folder); the VAE export needs a '
                         'model such as TemporalVAEFinetuner')
     folder = osp.abspath(folder)
-    parent, name = osp.split(folder)
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{name}.tmp-{os.getpid()}')
-    old = osp.join(parent, f'.{name}.old-{os.getpid()}')
-    for stale in (tmp, old):
-        shutil.rmtree(stale, ignore_errors=True)
-    try:
+    with atomic_folder(folder) as tmp:
         model.export(tmp, **export_kwargs)
-        if osp.exists(folder):
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
     return folder
 
 
