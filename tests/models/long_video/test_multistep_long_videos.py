@@ -198,3 +198,48 @@ def test_any_config_selects_a_solver_by_type(tiny_config_options, solver):
     assert video.shape[2] == 8 and torch.isfinite(video).all()
     with pytest.raises(ValueError, match=f'FIFODiffusionSampler cannot use {solver}'):
         model.generate(['a red circle moving left'], num_clips=1, seed=0)
+
+
+@pytest.mark.parametrize('solver', SOLVERS)
+def test_a_samplers_own_scheduler_solves_over_the_models_noise_schedule(embeds, solver):
+    """``scheduler=dict(type=...)`` given the model's DDIM scheduler equals that solver built
+    by hand with the DDIM scheduler's betas, prediction type and clipping."""
+    model_scheduler = DDIMScheduler(beta_schedule='squaredcos_cap_v2', prediction_type='sample',
+                                    clip_sample=True, steps_offset=0)
+    own = _sampler([StagedGuidanceDenoising(beta=1.0)],
+                   scheduler=dict(type=solver.__name__, solver_order=2))
+    by_hand = solver(beta_schedule='squaredcos_cap_v2', prediction_type='sample',
+                     clip_sample=True)
+    unet = FrameWiseToyUNet()
+    kwargs = dict(latent_shape=(3, 2, 2), num_clips=2, seed=0)
+    out = own.sample(unet, model_scheduler, *embeds, **kwargs)
+    expected = _sampler([StagedGuidanceDenoising(beta=1.0)]).sample(unet, by_hand, *embeds,
+                                                                    **kwargs)
+    assert torch.allclose(out.clip_latents, expected.clip_latents, rtol=1e-6, atol=1e-7)
+    # and the model's scheduler itself is left as it was (no solver state on it)
+    assert not hasattr(model_scheduler, 'state')
+    # without its own scheduler, a sampler uses the given one (DDIM here): another result
+    ddim = _sampler([StagedGuidanceDenoising(beta=1.0)]).sample(unet, model_scheduler, *embeds,
+                                                                **kwargs)
+    assert not torch.allclose(ddim.clip_latents, out.clip_latents)
+
+
+def test_a_samplers_own_scheduler_is_checked(embeds):
+    with pytest.raises(ValueError, match=r"scheduler must be None .* registered type"):
+        _sampler([], scheduler=dict(type='NoSuchScheduler'))
+    with pytest.raises(ValueError, match='scheduler must be None'):
+        _sampler([], scheduler='DPMSolverMultistepScheduler')
+    # FIFO-Diffusion takes its own DDIM, and refuses a solver as it refuses the model's
+    fifo = FIFODiffusionSampler(num_frames=4, num_partitions=1, progress=False,
+                                scheduler=dict(type='UniPCMultistepScheduler'))
+    with pytest.raises(ValueError, match='cannot use UniPCMultistepScheduler'):
+        fifo.sample(FrameWiseToyUNet(), DDIMScheduler(), *embeds, latent_shape=(3, 2, 2),
+                    num_clips=2, seed=0)
+
+    class ForeignScheduler:  # e.g. a diffusers scheduler: no noise schedule to read
+        pass
+
+    with pytest.raises(ValueError, match="ForeignScheduler is not: set the model's"):
+        _sampler([], scheduler=dict(type='DDIMScheduler')).sample(
+            FrameWiseToyUNet(), ForeignScheduler(), *embeds, latent_shape=(3, 2, 2),
+            num_clips=1, seed=0)

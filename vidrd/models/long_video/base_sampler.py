@@ -109,6 +109,22 @@ def check_guidance_scale(scale: float) -> None:
                 f'guidance; below 1 there is nothing this sampler does differently), got {scale}')
 
 
+def check_scheduler_config(value, owner: str) -> Optional[dict]:
+    """A sampler's own ``scheduler``: None, or a dict naming a registered sampling scheduler
+    type (a copy)."""
+    if value is None:
+        return None
+    from vidrd.registry import DIFFUSION_SCHEDULERS
+    value = dict(value) if isinstance(value, Mapping) else value
+    kind = value.get('type') if isinstance(value, dict) else None
+    if not isinstance(kind, str) or DIFFUSION_SCHEDULERS.get(kind) is None:
+        names = sorted(DIFFUSION_SCHEDULERS.module_dict)
+        raise InvalidValueError(f'{owner}: scheduler must be None (the model\'s) or a dict '
+                                f'with a registered type ({names}), got {value!r}',
+                                parameter='scheduler')
+    return value
+
+
 def is_multistep(scheduler) -> bool:
     """Whether ``scheduler`` keeps model outputs of earlier steps (a multistep solver such as
     DPM-Solver++ or UniPC): its steps must follow one trajectory in order. vidrd's solvers say
@@ -195,6 +211,12 @@ class LongVideoSampler:
             deep features of the last full step. None (default): every call in full, as
             without it. Needs a U-Net with skip branches (``UNet3DConditionModel`` and every
             registered U-Net built on it).
+        scheduler: this sampler's own sampling scheduler, e.g.
+            ``dict(type='DPMSolverMultistepScheduler')``: a ``DIFFUSION_SCHEDULERS`` config
+            built over the noise schedule of the scheduler ``sample`` is given (the model's:
+            its betas, prediction type and x0 clipping; keys named here win). None
+            (default): the given scheduler. So a sampler config chooses its solver while the
+            model keeps one (FIFO-Diffusion needs DDIM, the paper's sampler takes a solver).
     """
 
     #: frames of a clip after the first that re-render the previous clip (0: none)
@@ -203,7 +225,7 @@ class LongVideoSampler:
 
     def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, progress: bool = True, autocast_dtype=None,
-                 step_cache: Optional[dict] = None):
+                 step_cache: Optional[dict] = None, scheduler: Optional[dict] = None):
         name = type(self).__name__
         if num_frames < 1:
             raise InvalidValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
@@ -219,6 +241,7 @@ class LongVideoSampler:
         # 'auto' is decided again for the device of every run (and logged there)
         self._autocast_auto = is_auto(autocast_dtype)
         self.step_cache = check_step_cache(step_cache, name)
+        self.scheduler = check_scheduler_config(scheduler, name)
 
     @torch.no_grad()
     def sample(self, unet: Callable, scheduler, prompt_embeds: Embeds,
@@ -260,11 +283,27 @@ class LongVideoSampler:
         """
         run = self._prepare(unet, prompt_embeds, negative_prompt_embeds, num_clips, seed,
                             generator, num_inference_steps, guidance_scale)
+        scheduler = self.sampling_scheduler(scheduler)
         emit, finish = collect_or_sink(sink)
         with self._step_cache_session(unet) as cache:
             run.step_cache = cache
             self._run(run, unet, scheduler, latent_shape, decode_fn, emit, callback)
         return finish()
+
+    def sampling_scheduler(self, scheduler):
+        """The scheduler this sampler solves with: its own ``scheduler`` config over the noise
+        schedule of ``scheduler`` (a new instance per run), or ``scheduler`` itself."""
+        if self.scheduler is None:
+            return scheduler
+        schedule = getattr(scheduler, 'noise_schedule_config', None)
+        if schedule is None:
+            raise InvalidValueError(
+                f'{type(self).__name__}: scheduler={self.scheduler!r} is built over the noise '
+                "schedule of the model's sampling scheduler, which must be one of vidrd's "
+                f'(DDIMScheduler, a multistep solver); {type(scheduler).__name__} is not: '
+                'set the model\'s sampling_scheduler instead', parameter='scheduler')
+        from vidrd.registry import DIFFUSION_SCHEDULERS
+        return DIFFUSION_SCHEDULERS.build(dict(schedule(), **self.scheduler))
 
     def _step_cache_session(self, unet):
         """The U-Net's step cache for this run (a context yielding it), or a context yielding
@@ -453,10 +492,12 @@ class WindowedSampler(LongVideoSampler):
     def __init__(self, num_frames: int = 16, num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, eta: float = 0.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None, step_cache: Optional[dict] = None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None,
+                 scheduler: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, progress=progress,
-                         autocast_dtype=autocast_dtype, step_cache=step_cache)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache,
+                         scheduler=scheduler)
         name = type(self).__name__
         if eta < 0:
             raise InvalidValueError(f'{name}: eta must be >= 0, got {eta}')

@@ -52,6 +52,8 @@ class FIFODiffusionSampler(WindowedSampler):
         windows_per_call: see :class:`WindowedSampler`.
         step_cache: must be None: step caching does not apply (a window never sees the same
             frames twice).
+        scheduler: this sampler's own sampling scheduler over the model's noise schedule
+            (see :class:`LongVideoSampler`): a DDIM config, since FIFO-Diffusion needs DDIM.
 
     Needs DDIMScheduler: a multistep solver (DPM-Solver++, UniPC) is refused, since no frame
     follows one trajectory of the grid from call to call.
@@ -61,7 +63,8 @@ class FIFODiffusionSampler(WindowedSampler):
                  num_inference_steps: Optional[int] = None, lookahead: bool = True,
                  guidance_scale: float = 7.5, eta: float = 1.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None, step_cache: Optional[dict] = None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None,
+                 scheduler: Optional[dict] = None):
         if num_partitions < 1:
             raise InvalidValueError(f'FIFODiffusionSampler: num_partitions must be >= 1, got '
                                     f'{num_partitions}')
@@ -69,7 +72,7 @@ class FIFODiffusionSampler(WindowedSampler):
                          num_inference_steps=num_inference_steps or num_frames * num_partitions,
                          guidance_scale=guidance_scale, eta=eta,
                          windows_per_call=windows_per_call, progress=progress,
-                         autocast_dtype=autocast_dtype)
+                         autocast_dtype=autocast_dtype, scheduler=scheduler)
         if step_cache is not None:
             raise InvalidValueError(
                 f'FIFODiffusionSampler: step_cache={step_cache!r} does not apply: step caching '

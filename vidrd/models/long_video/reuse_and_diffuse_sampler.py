@@ -58,6 +58,9 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
         step_cache: step caching (DeepCache), ``dict(interval=N, branch=b)``, see
             :class:`LongVideoSampler`; each clip is its own stream: its first step is computed
             in full and nothing is reused across clips.
+        scheduler: this sampler's own sampling scheduler (e.g.
+            ``dict(type='DPMSolverMultistepScheduler')``) over the model's noise schedule, see
+            :class:`LongVideoSampler`. None (default): the model's.
 
     Schedulers: DDIM, or a multistep solver (DPM-Solver++, UniPC). Each clip is its own
     solver trajectory: the solver's state is reset at the start of every clip. When the
@@ -74,10 +77,12 @@ class ReuseAndDiffuseSampler(LongVideoSampler):
                  num_inference_steps: int = 50, guidance_scale: float = 7.5,
                  strategies: Sequence = (), seed_compatible: bool = True,
                  drop_prompt_frames: bool = False, progress: bool = True,
-                 autocast_dtype=None, step_cache: Optional[dict] = None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None,
+                 scheduler: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, progress=progress,
-                         autocast_dtype=autocast_dtype, step_cache=step_cache)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache,
+                         scheduler=scheduler)
         if not 0 <= num_prompt_frames < num_frames:
             raise InvalidValueError(
                 f'ReuseAndDiffuseSampler: num_prompt_frames (M={num_prompt_frames}) must be in '

@@ -68,6 +68,8 @@ class TemporalCoDenoisingSampler(WindowedSampler):
         num_inference_steps / guidance_scale / progress / autocast_dtype: see
             :class:`LongVideoSampler`.
         eta / windows_per_call: see :class:`WindowedSampler`.
+        scheduler: this sampler's own sampling scheduler over the model's noise schedule
+            (DDIM or a multistep solver with eta 0), see :class:`LongVideoSampler`.
         step_cache: step caching (DeepCache), see :class:`LongVideoSampler`; each batch of
             windows (``windows_per_call``) is its own stream, so a group reuses only its own
             windows' features.
@@ -77,11 +79,13 @@ class TemporalCoDenoisingSampler(WindowedSampler):
                  weighting: str = 'flat', num_inference_steps: int = 50,
                  guidance_scale: float = 7.5, eta: float = 0.0,
                  windows_per_call: Optional[int] = None, progress: bool = True,
-                 autocast_dtype=None, step_cache: Optional[dict] = None):
+                 autocast_dtype=None, step_cache: Optional[dict] = None,
+                 scheduler: Optional[dict] = None):
         super().__init__(num_frames=num_frames, num_inference_steps=num_inference_steps,
                          guidance_scale=guidance_scale, eta=eta,
                          windows_per_call=windows_per_call, progress=progress,
-                         autocast_dtype=autocast_dtype, step_cache=step_cache)
+                         autocast_dtype=autocast_dtype, step_cache=step_cache,
+                         scheduler=scheduler)
         stride = max(1, num_frames // 4) if stride is None else stride
         if not 1 <= stride <= num_frames:
             raise InvalidValueError(f'TemporalCoDenoisingSampler: stride must be in [1, num_frames='

@@ -45,6 +45,22 @@ class SamplingScheduler:
         :meth:`predict_x0`)."""
         return self.noise_schedule.output_from_x0(x0, sample, timestep)
 
+    def noise_schedule_config(self) -> dict:
+        """The keys that make another sampling scheduler solve over this one's noise schedule
+        (a sampler's own ``scheduler``): the training betas and their count, the prediction
+        type and the clipping of x0_hat.
+
+        Returns:
+            dict: ``num_train_timesteps``, ``trained_betas`` (a list), ``prediction_type``,
+            ``clip_sample``, ``clip_sample_range``.
+        """
+        schedule = self.noise_schedule
+        return dict(num_train_timesteps=schedule.num_train_timesteps,
+                    trained_betas=schedule.betas.tolist(),
+                    prediction_type=schedule.prediction_type,
+                    clip_sample=getattr(self, 'clip_sample', False),
+                    clip_sample_range=getattr(self, 'clip_sample_range', 1.0))
+
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: Timesteps) -> torch.Tensor:
         """The forward process q(x_t | x_0), e.g. to start sampling from a noised video."""
         return self.noise_schedule.add_noise(x0, noise, t)
