@@ -8,8 +8,8 @@ import argparse
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.browsing import browse_dataset
 from vidrd.utils.cli import run_cli
-from vidrd.utils.errors import ConfigError
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
+from vidrd.utils.errors import ConfigError
 
 
 def parse_args(argv=None):

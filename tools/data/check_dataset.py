@@ -13,8 +13,8 @@ import argparse
 from vidrd.apis.run_config import DictAction, load_config
 from vidrd.data_tools.checking import check_dataset, report_text, write_clean_annotations
 from vidrd.utils.cli import check_value, run_cli
-from vidrd.utils.errors import ConfigError
 from vidrd.utils.cpu_allocator import tune_cpu_allocator
+from vidrd.utils.errors import ConfigError
 
 
 def parse_args(argv=None):
