@@ -2,7 +2,7 @@
 
     python tools/app.py CONFIG [CHECKPOINT] [--port 7860] [--share false]
         [--sampler-config configs/ablations/tiny_shapes/vidrd_full.py] [--cfg-options ...]
-        [--amp bf16]
+        [--amp auto|bf16|fp32]
 
 e.g. after ``bash tools/demo.sh``:
 ``python tools/app.py configs/vidrd_tiny_shapes.py work_dirs/demo/vidrd/iter_2400.pth``,
@@ -44,7 +44,7 @@ def main():
     parser.add_argument('--sampler-config', help='e.g. configs/ablations/tiny_shapes/vidrd_full.py')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     add_device_argument(parser)
-    add_sampling_amp_argument(parser)
+    add_sampling_amp_argument(parser, default='auto')
     parser.add_argument('--trust-pickle', action='store_true',
                         help='allow a checkpoint that needs full unpickling (trusted files only)')
     args = parser.parse_args()

@@ -53,3 +53,16 @@ def test_seconds_per_iteration_leave_out_the_first(times, expected):
     runner = SimpleNamespace(iter=len(times), message_hub=SimpleNamespace(
         get_scalar=lambda key: buffer if key == 'train/time' else None))
     assert _seconds_per_iter(runner) == pytest.approx(expected)
+
+
+def test_the_demo_samples_at_the_automatic_precision_unless_told():
+    """``--amp auto`` by default: every sampler's ``autocast_dtype`` becomes 'auto' (bf16 on a
+    GPU that has it or a CPU with AMX, decided per run), fp32 switches autocast off."""
+    from vidrd.apis.run_config import sampler_autocast, with_sampling_amp
+    assert plan_demo().amp == 'auto' and plan_demo(amp='fp32').amp == 'fp32'
+    assert sampler_autocast('auto') == 'auto' and sampler_autocast('fp32') is None
+    assert sampler_autocast('bfloat16') == 'bf16'
+    with pytest.raises(ValueError, match='bf8'):
+        sampler_autocast('bf8')
+    assert with_sampling_amp({'a': 1}, 'auto') == {
+        'a': 1, 'model.long_video_sampler.autocast_dtype': 'auto'}

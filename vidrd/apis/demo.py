@@ -30,7 +30,7 @@ from typing import Dict, Iterator, Optional
 from vidrd.utils.logging import get_logger
 
 from .config_files import shipped_config
-from .run_config import build_runner, load_config
+from .run_config import build_runner, load_config, sampler_autocast, with_sampling_amp
 
 #: the demo's model config, inside the configs folder
 TINY_CONFIG = 'vidrd_tiny_shapes.py'
@@ -56,6 +56,8 @@ class DemoPlan:
         longer_clips (int): clips per video of the model's own sampler's longer run (and of
             the storyline).
         ablation_videos (int): videos per held-out prompt for every sampler.
+        amp (str): the precision of every sampler's U-Net calls: ``'auto'`` (bf16 on a GPU
+            that has it or a CPU with AMX, fp32 otherwise), ``'bf16'`` or ``'fp32'``.
     """
     work_dir: str
     config: str
@@ -67,6 +69,7 @@ class DemoPlan:
     long_video_clips: int = 3
     longer_clips: int = 6
     ablation_videos: int = 2
+    amp: str = 'auto'
 
     @property
     def classifier(self) -> str:
@@ -87,7 +90,7 @@ class DemoPlan:
 def plan_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = None,
               classifier_iters: int = 300, long_video_prompts: int = 2,
               long_video_clips: int = 3, longer_clips: int = 6, ablation_videos: int = 2,
-              configs_dir: Optional[str] = None) -> DemoPlan:
+              configs_dir: Optional[str] = None, amp: str = 'auto') -> DemoPlan:
     """Decide the demo's settings and find its configs; nothing runs.
 
     Args:
@@ -102,6 +105,8 @@ def plan_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = No
         configs_dir (str, optional): the configs folder (the tools' ``--configs-dir``).
             Defaults to None: the shipped configs
             (:func:`vidrd.apis.config_files.find_configs_dir`).
+        amp (str): the precision of every sampler's U-Net calls (the tool's ``--amp``):
+            ``'auto'``, ``'bf16'`` or ``'fp32'``. Defaults to ``'auto'``.
 
     Returns:
         DemoPlan: the plan :func:`run_demo_plan` carries out.
@@ -115,7 +120,7 @@ def plan_demo(work_dir: str = 'work_dirs/demo', cfg_options: Optional[dict] = No
         method_samplers=shipped_config(METHOD_SAMPLERS, configs_dir=configs_dir),
         cfg_options=cfg_options, classifier_iters=classifier_iters,
         long_video_prompts=long_video_prompts, long_video_clips=long_video_clips,
-        longer_clips=longer_clips, ablation_videos=ablation_videos)
+        longer_clips=longer_clips, ablation_videos=ablation_videos, amp=amp)
 
 
 @dataclass
@@ -209,7 +214,8 @@ def run_demo_plan(plan: DemoPlan) -> Dict:
     timer = StageTimer()
 
     with timer.stage('train VidRD'):
-        cfg = load_config(plan.config, plan.cfg_options, work_dir=plan.model_work_dir)
+        cfg = load_config(plan.config, with_sampling_amp(plan.cfg_options, plan.amp),
+                          work_dir=plan.model_work_dir)
         _use_classifier(cfg, plan.classifier)
         runner = build_runner(cfg)
         runner.train()
@@ -229,8 +235,11 @@ def run_demo_plan(plan: DemoPlan) -> Dict:
         model = runner.model
         model.eval()
         heldout_prompts = list(runner.test_dataloader.dataset.heldout_prompts())
-        samplers = dict(load_sampler_configs(plan.paper_samplers),
-                        **load_sampler_configs(plan.method_samplers))
+        autocast = sampler_autocast(plan.amp)
+        samplers = {name: dict(sampler, autocast_dtype=sampler.get('autocast_dtype', autocast))
+                    for name, sampler in dict(load_sampler_configs(plan.paper_samplers),
+                                              **load_sampler_configs(plan.method_samplers)
+                                              ).items()}
         default = _name_of(model.sampler, samplers)
         samplers.setdefault(default, model.sampler)  # a row of its own when no config builds it
         long_dir = plan.long_video_dir
@@ -267,7 +276,7 @@ def run_demo_plan(plan: DemoPlan) -> Dict:
         long_video_settings=dict(clips=clips, longer_clips=longer_clips,
                                  default_sampler=default,
                                  samplers=[plan.paper_samplers, plan.method_samplers],
-                                 videos_per_prompt=plan.ablation_videos,
+                                 videos_per_prompt=plan.ablation_videos, amp=plan.amp,
                                  side_by_side=vars(comparison.side_by_side),
                                  storyline=dict(prompts=storyline,
                                                 files=long_videos[-1].files)),

@@ -127,15 +127,22 @@ def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optio
     return cfg
 
 
-def add_sampling_amp_argument(parser) -> None:
-    """``--amp [PRECISION]`` of the tools that sample (test, generate, app); the value is checked
-    by :func:`with_sampling_amp` (one line naming it and the accepted names)."""
-    parser.add_argument('--amp', nargs='?', const='bf16', default=None, metavar='PRECISION',
+def add_sampling_amp_argument(parser, default: Optional[str] = None) -> None:
+    """``--amp [PRECISION]`` of the tools that sample (test, generate, app, demo); the value is
+    checked by :func:`with_sampling_amp` (one line naming it and the accepted names).
+
+    Args:
+        parser (argparse.ArgumentParser): the tool's parser.
+        default (str, optional): without the flag: None (the config's setting) or a precision
+            name, e.g. ``'auto'`` (the demo and the web app). Defaults to None.
+    """
+    parser.add_argument('--amp', nargs='?', const='bf16', default=default, metavar='PRECISION',
                         help='sample with the U-Net under autocast in this precision (bf16 '
                              f'without a value; one of {precision_names()}; fp32: no '
                              'autocast; auto: bf16 on a GPU with bf16 or a CPU with AMX, fp32 '
                              'otherwise, logged with the reason): faster on GPUs and on CPUs '
-                             'with AMX, slower on CPUs without it')
+                             'with AMX, slower on CPUs without it'
+                             + (f' (default: {default})' if default else ''))
 
 
 def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Optional[dict]:
@@ -144,12 +151,26 @@ def with_sampling_amp(cfg_options: Optional[dict], amp: Optional[str]) -> Option
     decide on the device it runs on)."""
     if not amp:
         return cfg_options
+    return dict(cfg_options or {},
+                **{'model.long_video_sampler.autocast_dtype': sampler_autocast(amp)})
+
+
+def sampler_autocast(amp: str) -> Optional[str]:
+    """A sampler's ``autocast_dtype`` for the precision name ``amp``.
+
+    Args:
+        amp (str): ``'auto'``, ``'fp32'`` or an autocast name (``'bf16'``, ``'fp16'``).
+
+    Returns:
+        str or None: ``'auto'``, the dtype's short name, or None for fp32 (no autocast).
+
+    Raises:
+        InvalidValueError: an unknown name (naming ``amp`` and the accepted names).
+    """
     if is_auto(amp):
-        value = AUTO
-    else:
-        dtype = resolve_autocast(amp, 'amp')
-        value = short_name(dtype) if dtype is not None else None
-    return dict(cfg_options or {}, **{'model.long_video_sampler.autocast_dtype': value})
+        return AUTO
+    dtype = resolve_autocast(amp, 'amp')
+    return short_name(dtype) if dtype is not None else None
 
 
 def init_cpu_distributed(cfg: Config) -> None:
