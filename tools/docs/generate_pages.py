@@ -93,7 +93,7 @@ def config_files_block(repo: str = REPO) -> str:
     for config, paths in per_config:
         if paths:
             cell = '<br>'.join(f'`{key}` = `{osp.normpath(path)}`' for key, path in paths)
-        elif '/ablations/' in config or '/long_video/' in config:
+        elif any(f'/{folder}/' in config for folder in ('ablations', 'long_video', 'samplers')):
             cell = 'none: a sampler overlay (`--sampler-config`), the model config\'s files'
         else:
             cell = 'none: everything is generated or trained by the run'
