@@ -252,25 +252,35 @@ def _comparison_args(args) -> List[str]:
             '--threads', str(args.threads)]
 
 
+#: the original release's default long-video case: FNR + PNS (alpha 4) + DSG (beta 0.4)
+ORIGINAL_STRATEGIES = [dict(type='FrameNoiseReversion'),
+                       dict(type='PastDependentNoiseSampling', alpha=4.0),
+                       dict(type='StagedGuidanceDenoising', beta=0.4)]
+
+
+def issue_size_unet(args):
+    """The U-Net of the comparison with the original release (random weights, seed 0): widths
+    ``args.unet_channels``, heads of ``args.head_dim``, text width ``args.cross_dim``."""
+    from vidrd.models.unets import UNet3DConditionModel
+    torch.manual_seed(0)
+    channels = args.unet_channels
+    levels = len(channels)
+    return UNet3DConditionModel(
+        block_out_channels=channels, cross_attention_dim=args.cross_dim,
+        num_attention_heads=tuple(max(1, c // args.head_dim) for c in channels),
+        down_block_types=('CrossAttnDownBlock2D',) * (levels - 1) + ('DownBlock2D',),
+        up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * (levels - 1)).eval()
+
+
 def ours_at_issue_size(args, clips: int) -> dict:
     """Our sampler (FNR + PNS + DSG as the original's defaults) with the original's U-Net
     flags at the comparison size; clips go to a sink that drops them, as a writer would."""
     from original_release import peak_rss_mib
     from vidrd.models.schedulers import DDIMScheduler
-    from vidrd.models.unets import UNet3DConditionModel
     from vidrd.models.vaes import AutoencoderKL
-    torch.manual_seed(0)
-    channels = args.unet_channels
-    levels = len(channels)
-    unet = UNet3DConditionModel(
-        block_out_channels=channels, cross_attention_dim=args.cross_dim,
-        num_attention_heads=tuple(max(1, c // args.head_dim) for c in channels),
-        down_block_types=('CrossAttnDownBlock2D',) * (levels - 1) + ('DownBlock2D',),
-        up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * (levels - 1)).eval()
+    unet = issue_size_unet(args)
     vae = AutoencoderKL(block_out_channels=(32,), layers_per_block=1).eval()  # as the original's
-    sampler = make_sampler(args, [dict(type='FrameNoiseReversion'),
-                                  dict(type='PastDependentNoiseSampling', alpha=4.0),
-                                  dict(type='StagedGuidanceDenoising', beta=0.4)])
+    sampler = make_sampler(args, ORIGINAL_STRATEGIES)
     g = torch.Generator().manual_seed(0)
     cond = torch.randn(1, 77, args.cross_dim, generator=g)
     uncond = torch.randn(1, 77, args.cross_dim, generator=g)

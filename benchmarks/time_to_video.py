@@ -68,10 +68,6 @@ SCHEDULERS = dict(ddim='DDIMScheduler', dpmpp='DPMSolverMultistepScheduler',
                   unipc='UniPCMultistepScheduler')
 #: the DDIM-only keys a solver's constructor does not take
 DDIM_ONLY = ('eta',)
-#: the original release's sampler defaults (FNR + PNS alpha 4 + DSG beta 0.4), as issue 14
-BENCHMARK_STRATEGIES = [dict(type='FrameNoiseReversion'),
-                        dict(type='PastDependentNoiseSampling', alpha=4.0),
-                        dict(type='StagedGuidanceDenoising', beta=0.4)]
 DEFAULT_SETTINGS = ['ddim-50', 'ddim-20', 'dpmpp-5', 'dpmpp-6', 'dpmpp-8', 'dpmpp-10',
                     'dpmpp-15', 'unipc-5', 'unipc-6', 'unipc-8', 'unipc-10', 'unipc-15',
                     'dpmpp-8+cache2', 'dpmpp-10+cache2', 'dpmpp-15+cache2', 'dpmpp-15+cache3',
@@ -128,20 +124,13 @@ class Setting:
 def benchmark_model(args):
     """The issue-14 benchmark size, random weights: (unet, scheduler cfg, embeds, latent shape,
     sampler cfg)."""
-    from vidrd.models.unets import UNet3DConditionModel
-    torch.manual_seed(0)
-    channels = args.unet_channels
-    levels = len(channels)
-    unet = UNet3DConditionModel(
-        block_out_channels=channels, cross_attention_dim=args.cross_dim,
-        num_attention_heads=tuple(max(1, c // args.head_dim) for c in channels),
-        down_block_types=('CrossAttnDownBlock2D',) * (levels - 1) + ('DownBlock2D',),
-        up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * (levels - 1)).eval()
+    from long_video_benchmark import ORIGINAL_STRATEGIES, issue_size_unet
+    unet = issue_size_unet(args)
     g = torch.Generator().manual_seed(0)
     embeds = (torch.randn(1, 77, args.cross_dim, generator=g),
               torch.randn(1, 77, args.cross_dim, generator=g))
     sampler_cfg = dict(num_frames=args.num_frames, num_prompt_frames=args.num_prompt_frames,
-                       guidance_scale=args.guidance_scale, strategies=BENCHMARK_STRATEGIES)
+                       guidance_scale=args.guidance_scale, strategies=ORIGINAL_STRATEGIES)
     return SimpleNamespace(unet=unet, scheduler_cfg=dict(type='DDIMScheduler'), embeds=embeds,
                            latent_shape=(4, args.latent_size, args.latent_size),
                            sampler_cfg=sampler_cfg, decode=None)
